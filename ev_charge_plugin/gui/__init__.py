@@ -1,0 +1,1 @@
+"""Widgets: dialogs, the options page and (later) the dock panel."""

@@ -1,0 +1,82 @@
+"""The plugin's page in Settings > Options."""
+import os
+
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout
+from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
+
+from ..toolbelt.log import tr
+from ..toolbelt.metadata import MENU_TITLE, icon_path
+from ..toolbelt.settings import ENV_CACHE_DIR, ENV_DATASTORE_URL, PluginSettings, default_cache_dir
+
+
+class OptionsPage(QgsOptionsPageWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("EvChargeOptionsPage")
+        settings = PluginSettings.load()
+
+        self.url_edit = QLineEdit(settings.datastore_url)
+        self.url_edit.setToolTip(tr("The London Datastore's address. Only https:// is accepted (http:// only for this computer, for testing)."))
+        self.cache_widget = QgsFileWidget()
+        self.cache_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.cache_widget.setFilePath(settings.cache_dir)
+        self.cache_widget.lineEdit().setPlaceholderText(default_cache_dir())
+        self.timeout_spin = QSpinBox()
+        self.timeout_spin.setRange(5, 600)
+        self.timeout_spin.setSuffix(tr(" s"))
+        self.timeout_spin.setValue(settings.timeout_seconds)
+        self.auth_select = QgsAuthConfigSelect(self)
+        self.auth_select.setConfigId(settings.authcfg)
+        self.london_only_check = QCheckBox(tr("Keep London only by default"))
+        self.london_only_check.setChecked(settings.london_only)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow(tr("Datastore address"), self.url_edit)
+        form.addRow(tr("Download cache folder"), self.cache_widget)
+        form.addRow(tr("Network timeout"), self.timeout_spin)
+        form.addRow(tr("API key (for private datasets)"), self.auth_select)
+        form.addRow(self.london_only_check)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel(tr(
+            "The API key is kept in QGIS's encrypted authentication database: create an "
+            "authentication configuration of type <i>API Header</i> with the header "
+            "<i>Authorization</i> and your key as its value, and choose it here.")))
+        overrides = [name for name in (ENV_DATASTORE_URL, ENV_CACHE_DIR) if os.environ.get(name)]
+        if overrides:
+            self.message.setText(tr("Overridden for this session by the environment: {names}.").format(names=", ".join(overrides)))
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+
+    def apply(self):
+        from ..core.datastore import check_base_url
+        from ..core.errors import InsecureUrlError
+
+        url = self.url_edit.text().strip().rstrip("/")
+        try:
+            check_base_url(url)
+        except InsecureUrlError as error:
+            self.message.setText(str(error))
+            return
+        PluginSettings(
+            datastore_url=url,
+            cache_dir=self.cache_widget.filePath().strip(),
+            timeout_seconds=self.timeout_spin.value(),
+            authcfg=self.auth_select.configId(),
+            london_only=self.london_only_check.isChecked(),
+        ).save()
+
+
+class OptionsFactory(QgsOptionsWidgetFactory):
+    def __init__(self):
+        super().__init__()
+        self.setTitle(MENU_TITLE)
+
+    def icon(self):
+        return QIcon(icon_path("plugin.svg"))
+
+    def createWidget(self, parent):
+        return OptionsPage(parent)

@@ -1,0 +1,141 @@
+"""initGui/unload: everything the plugin adds to QGIS, and nothing left behind."""
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator, QUrl
+from qgis.PyQt.QtGui import QDesktopServices, QIcon
+from qgis.PyQt.QtWidgets import QAction, QMenu, QPushButton
+from qgis.core import Qgis, QgsApplication, QgsSettings
+
+from .core import i18n
+from .toolbelt.log import log, tr
+from .toolbelt.metadata import MENU_TITLE, PLUGIN_ROOT, icon_path, plugin_name
+
+HELP_URL = (PLUGIN_ROOT / "README.md").as_uri()
+
+
+class EvChargePlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+        self.menu = None
+        self.toolbar = None
+        self.actions = []
+        self.options_factory = None
+        self.load_dialog = None
+        self.translator = None
+        self._install_translator()
+
+    # -- translations -----------------------------------------------------------
+    def _install_translator(self):
+        locale = QgsSettings().value("locale/userLocale", QLocale().name())[:2]
+        qm = PLUGIN_ROOT / "i18n" / f"ev_charge_points_{locale}.qm"
+        if qm.exists():
+            self.translator = QTranslator()
+            self.translator.load(str(qm))
+            QCoreApplication.installTranslator(self.translator)
+        i18n.install_translator(QCoreApplication.translate)
+
+    # -- QGIS hooks -------------------------------------------------------------
+    def initProcessing(self):
+        from .processing.provider import EvChargeProvider
+
+        self.provider = EvChargeProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self):
+        from .gui.options_page import OptionsFactory
+
+        self.initProcessing()
+        self.menu = QMenu(tr("&EV Charge Points"), self.iface.mainWindow())
+        self.menu.setObjectName("EvChargePointsMenu")
+        menubar = self.iface.mainWindow().menuBar()
+        menubar.insertMenu(self.iface.firstRightStandardMenu().menuAction(), self.menu)
+        self.toolbar = self.iface.addToolBar(MENU_TITLE)
+        self.toolbar.setObjectName("EvChargePointsToolbar")
+
+        self._add_action("load.svg", tr("Load charge points..."), self.show_load_dialog, tr("Load charge points from the London Datastore, a file or the demo data"), toolbar=True)
+        self.menu.addSeparator()
+        self._add_action("settings.svg", tr("Settings..."), self.show_settings, tr("Datastore address, cache, timeout and API key"))
+        self._add_action("help.svg", tr("Help"), self.show_help, tr("How to use {name}").format(name=plugin_name()))
+
+        self.options_factory = OptionsFactory()
+        self.iface.registerOptionsWidgetFactory(self.options_factory)
+
+    def _add_action(self, icon, text, callback, tip, toolbar=False):
+        action = QAction(QIcon(icon_path(icon)), text, self.iface.mainWindow())
+        action.setObjectName("EvCharge" + "".join(word.capitalize() for word in text.strip(".").split()))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(callback)
+        self.menu.addAction(action)
+        if toolbar:
+            self.toolbar.addAction(action)
+        self.actions.append(action)
+        return action
+
+    def unload(self):
+        if self.load_dialog is not None:
+            self.load_dialog.cancel()
+            self.load_dialog.deleteLater()
+            self.load_dialog = None
+        for action in self.actions:
+            self.iface.removeToolBarIcon(action)
+            action.deleteLater()
+        self.actions = []
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
+        if self.menu is not None:
+            self.menu.menuAction().setVisible(False)
+            self.iface.mainWindow().menuBar().removeAction(self.menu.menuAction())
+            self.menu.deleteLater()
+            self.menu = None
+        if self.options_factory is not None:
+            self.iface.unregisterOptionsWidgetFactory(self.options_factory)
+            self.options_factory = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None
+
+    # -- actions ----------------------------------------------------------------
+    def show_load_dialog(self):
+        from .gui.load_dialog import LoadChargePointsDialog
+
+        if self.load_dialog is None:
+            self.load_dialog = LoadChargePointsDialog(self.iface.mainWindow())
+            self.load_dialog.finished_loading.connect(self.on_loaded)
+        self.load_dialog.show()
+        self.load_dialog.raise_()
+        self.load_dialog.activateWindow()
+
+    def on_loaded(self, successful, results, context, log_text):
+        bar = self.iface.messageBar()
+        if not successful:
+            if results or "cancel" not in log_text.lower():
+                bar.pushMessage(MENU_TITLE, tr("The load failed. See the dialog or the log for details."), Qgis.Critical, 10)
+                log(log_text, Qgis.Critical)
+            return
+        from .gui.load_results import add_load_results, save_report_csv
+
+        points, report = add_load_results(results, context)
+        for warning in filter(None, results.get("WARNINGS", "").split("\n")):
+            bar.pushMessage(MENU_TITLE, warning, Qgis.Warning, 15)
+        summary = tr("{loaded:,} loaded, {rejected:,} rejected").format(loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]))
+        widget = bar.createMessage(MENU_TITLE, summary)
+        open_button = QPushButton(tr("Open report"), widget)
+        open_button.clicked.connect(lambda: self.iface.showAttributeTable(report))
+        save_button = QPushButton(tr("Save report as CSV..."), widget)
+        save_button.clicked.connect(lambda: save_report_csv(report, self.iface.mainWindow(), bar))
+        widget.layout().addWidget(open_button)
+        widget.layout().addWidget(save_button)
+        bar.pushWidget(widget, Qgis.Warning if results["REJECTED"] else Qgis.Success, 0)
+        self.iface.mapCanvas().setExtent(points.extent())
+        self.iface.mapCanvas().refresh()
+
+    def show_settings(self):
+        self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage="EvChargeOptionsPage")
+
+    def show_help(self):
+        QDesktopServices.openUrl(QUrl(HELP_URL))
+

@@ -1,0 +1,30 @@
+"""Processing provider ``evcharge``."""
+from qgis.PyQt.QtGui import QIcon
+from qgis.core import QgsProcessingProvider
+
+from ..toolbelt.metadata import icon_path, plugin_version
+from .demo_data import DemoDataAlgorithm
+from .load_chargepoints import LoadChargePointsAlgorithm
+
+PROVIDER_ID = "evcharge"
+
+
+class EvChargeProvider(QgsProcessingProvider):
+    def id(self):
+        return PROVIDER_ID
+
+    def name(self):
+        return "EV Charge Points"
+
+    def longName(self):
+        return f"London EV Charge Points {plugin_version()}"
+
+    def icon(self):
+        return QIcon(icon_path("plugin.svg"))
+
+    def versionInfo(self):
+        return plugin_version()
+
+    def loadAlgorithms(self):
+        for algorithm in (LoadChargePointsAlgorithm(), DemoDataAlgorithm()):
+            self.addAlgorithm(algorithm)

@@ -1,0 +1,1 @@
+"""The bridge between core frames and QGIS: layers, network, symbology."""

@@ -1,0 +1,171 @@
+"""Frames <-> QGIS layers.
+
+Fields are typed from the pandas dtypes so that a layer keeps integers, booleans
+and numbers as such (a planner filtering ``power_kw >= 50`` must not compare text).
+"""
+import math
+from pathlib import Path
+
+import pandas as pd
+from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransformContext,
+    QgsFeature,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsLayerMetadata,
+    QgsPointXY,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+
+from ..core import schema
+
+_QVARIANT_OF_KIND = {"i": QVariant.LongLong, "u": QVariant.LongLong, "f": QVariant.Double, "b": QVariant.Bool, "M": QVariant.DateTime}
+
+
+def _field_type(series: pd.Series):
+    dtype = series.dtype
+    if isinstance(dtype, pd.BooleanDtype):
+        return QVariant.Bool
+    if pd.api.types.is_integer_dtype(dtype):
+        return QVariant.LongLong
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return QVariant.DateTime
+    if dtype == object and series.dropna().map(lambda value: hasattr(value, "isoformat") and not hasattr(value, "hour")).all() and series.notna().any():
+        return QVariant.Date
+    return _QVARIANT_OF_KIND.get(dtype.kind, QVariant.String)
+
+
+def fields_for(frame: pd.DataFrame) -> QgsFields:
+    result = QgsFields()
+    for column in frame.columns:
+        if column == getattr(frame, "_geometry_column_name", None):
+            continue
+        result.append(QgsField(column, _field_type(frame[column])))
+    return result
+
+
+def _to_qgis_value(value, field_type):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if field_type == QVariant.DateTime:
+        return QDateTime(pd.Timestamp(value).to_pydatetime())
+    if field_type == QVariant.Date:
+        return QDate(value.year, value.month, value.day)
+    if hasattr(value, "item"):  # numpy scalar -> Python scalar for SIP
+        return value.item()
+    return value
+
+
+def features_from_frame(frame: pd.DataFrame, fields: QgsFields):
+    """Yield QgsFeatures; point geometries are built from x/y without WKB round trips."""
+    geometry_name = getattr(frame, "_geometry_column_name", None)
+    columns = [name for name in frame.columns if name != geometry_name]
+    types = [fields.field(name).type() for name in columns]
+    if geometry_name is not None:
+        geometries = frame.geometry
+        all_points = bool(len(frame)) and (geometries.geom_type == "Point").all()
+        if all_points:
+            xy = zip(geometries.x.to_numpy(), geometries.y.to_numpy())
+        else:
+            xy = None
+    for position, row in enumerate(frame[columns].itertuples(index=False, name=None)):
+        feature = QgsFeature(fields)
+        feature.setAttributes([_to_qgis_value(value, kind) for value, kind in zip(row, types)])
+        if geometry_name is not None:
+            if xy is not None:
+                x, y = next(xy)
+                feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+            else:
+                shape = frame.geometry.iloc[position]
+                if shape is not None and not shape.is_empty:
+                    feature.setGeometry(QgsGeometry.fromWkb(shape.wkb))
+        yield feature
+
+
+def _wkb_type(frame) -> int:
+    geometry_name = getattr(frame, "_geometry_column_name", None)
+    if geometry_name is None:
+        return QgsWkbTypes.NoGeometry
+    kinds = set(frame.geometry.geom_type.dropna())
+    if kinds <= {"Point"}:
+        return QgsWkbTypes.Point
+    if kinds <= {"Polygon", "MultiPolygon"}:
+        return QgsWkbTypes.MultiPolygon
+    if kinds <= {"LineString", "MultiLineString"}:
+        return QgsWkbTypes.MultiLineString
+    return QgsWkbTypes.Unknown
+
+
+def memory_layer(frame: pd.DataFrame, name: str, crs_epsg: int = schema.BNG_EPSG) -> QgsVectorLayer:
+    """A memory layer holding the frame, with a spatial index when it has geometry."""
+    wkb = _wkb_type(frame)
+    geometry = QgsWkbTypes.displayString(wkb) if wkb != QgsWkbTypes.NoGeometry else "None"
+    uri = f"{geometry}?crs=EPSG:{crs_epsg}" if geometry != "None" else "None"
+    layer = QgsVectorLayer(uri, name, "memory")
+    provider = layer.dataProvider()
+    fields = fields_for(frame)
+    provider.addAttributes(fields.toList())
+    layer.updateFields()
+    ok, _ = provider.addFeatures(list(features_from_frame(_as_multi(frame, wkb), layer.fields())))
+    if not ok:
+        raise RuntimeError(f"could not add features to the memory layer {name}: {provider.lastError()}")
+    if geometry != "None":
+        provider.createSpatialIndex()
+    layer.updateExtents()
+    return layer
+
+
+def _as_multi(frame, wkb):
+    """Memory layers refuse single polygons in a MultiPolygon layer: promote them."""
+    if wkb not in (QgsWkbTypes.MultiPolygon, QgsWkbTypes.MultiLineString):
+        return frame
+    from shapely.geometry import MultiLineString, MultiPolygon
+
+    promote = MultiPolygon if wkb == QgsWkbTypes.MultiPolygon else MultiLineString
+    single = frame.geometry.geom_type.isin(["Polygon", "LineString"])
+    frame = frame.copy()
+    frame.loc[single, frame.geometry.name] = frame.geometry[single].map(lambda shape: promote([shape]))
+    return frame
+
+
+def set_layer_metadata(layer: QgsVectorLayer, title: str, abstract: str, rights: str = "") -> None:
+    metadata = QgsLayerMetadata(layer.metadata())
+    metadata.setTitle(title)
+    metadata.setAbstract(abstract)
+    if rights:
+        metadata.setRights([rights])
+    layer.setMetadata(metadata)
+
+
+def write_gpkg(layers: dict, path: Path) -> Path:
+    """Write ``{table_name: QgsVectorLayer}`` into one GeoPackage through QGIS/OGR.
+
+    QGIS 3.22 only partly reads GeoPackages written by newer GDALs, so the file is
+    always written by the GDAL QGIS itself links against.
+    """
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    for index, (table, layer) in enumerate(layers.items()):
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        options.layerName = table
+        options.fileEncoding = "UTF-8"
+        options.layerMetadata = layer.metadata()
+        options.saveMetadata = True
+        options.actionOnExistingFile = QgsVectorFileWriter.CreateOrOverwriteFile if index == 0 else QgsVectorFileWriter.CreateOrOverwriteLayer
+        error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(path), QgsCoordinateTransformContext(), options)
+        if error != QgsVectorFileWriter.NoError:
+            raise OSError(f"could not write layer {table} to {path}: {message}")
+    return path
+
+
+def crs(epsg: int) -> QgsCoordinateReferenceSystem:
+    return QgsCoordinateReferenceSystem(f"EPSG:{epsg}")

@@ -1,0 +1,18 @@
+"""Where the plugin's layers go in the project: one layer-tree group, named for users."""
+from qgis.core import QgsProject
+
+GROUP_NAME = "EV Charge Points"
+
+
+def plugin_group(project=None):
+    project = project or QgsProject.instance()
+    root = project.layerTreeRoot()
+    return root.findGroup(GROUP_NAME) or root.insertGroup(0, GROUP_NAME)
+
+
+def add_to_plugin_group(layer, project=None, visible=True):
+    project = project or QgsProject.instance()
+    project.addMapLayer(layer, False)
+    node = plugin_group(project).insertLayer(0, layer)
+    node.setItemVisibilityChecked(visible)
+    return layer

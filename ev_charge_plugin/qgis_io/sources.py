@@ -1,0 +1,87 @@
+"""Resolve a load source (file, Datastore dataset or the demo) to a local file."""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List
+
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
+
+from ..core import schema
+
+DATASTORE_PREFIX = "datastore:"
+DEMO_SOURCE = "demo"
+# Resource formats a charge point load can read, any of which the Datastore may offer.
+CHARGEPOINT_FORMATS = ("gpkg", "geopackage", "geojson", "json", "csv", "zip", "shp")
+
+
+@dataclass
+class FetchedSource:
+    path: Path
+    label: str
+    warnings: List[str] = field(default_factory=list)
+
+
+def datastore_client(settings=None):
+    """A DatastoreClient wired to QGIS's network stack and the user's settings."""
+    from ..core.datastore import DatastoreClient
+    from ..toolbelt.settings import PluginSettings
+    from .network import QgisTransport
+
+    settings = settings or PluginSettings.load()
+    return DatastoreClient(
+        base_url=settings.effective_datastore_url(),
+        transport=QgisTransport(authcfg=settings.authcfg or None),
+        cache_dir=settings.effective_cache_dir() / "datastore",
+        timeout=settings.timeout_seconds,
+    )
+
+
+def fetch_source(source: str, feedback, progress=(0, 100)) -> FetchedSource:
+    start, end = progress
+    if source.lower() == DEMO_SOURCE:
+        return _demo_source()
+    if source.lower().startswith(DATASTORE_PREFIX):
+        slug = source[len(DATASTORE_PREFIX):].strip()
+
+        def report_progress(received, total):
+            if total:
+                feedback.setProgress(start + (end - start) * received / total)
+
+        feedback.setProgressText(f"London Datastore: {slug}")
+        download = datastore_client().download(
+            slug, CHARGEPOINT_FORMATS, progress=report_progress, cancelled=feedback.isCanceled)
+        warnings = [download.warning] if download.warning else []
+        title = download.resource.get("title") or download.path.name
+        return FetchedSource(download.path, f"London Datastore: {slug} ({title})", warnings)
+    return FetchedSource(Path(source), Path(source.replace("/vsizip/", "")).name)
+
+
+def _demo_source() -> FetchedSource:
+    from ..core.demo import build_demo, write_demo_csv
+    from ..toolbelt.settings import PluginSettings
+
+    folder = PluginSettings.load().effective_cache_dir() / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_demo_csv(build_demo(), folder)
+    return FetchedSource(path, "Demo charge points (synthetic)")
+
+
+def boundary_from_source(feature_source, context):
+    """Union of a polygon source's features as one shapely geometry in EPSG:27700, or None."""
+    if feature_source is None:
+        return None
+    from shapely import wkb
+
+    target = QgsCoordinateReferenceSystem(f"EPSG:{schema.BNG_EPSG}")
+    transform = QgsCoordinateTransform(feature_source.sourceCrs(), target, context.transformContext() if context else QgsProject.instance().transformContext())
+    shapes = []
+    for feature in feature_source.getFeatures():
+        geometry = feature.geometry()
+        if geometry.isNull():
+            continue
+        geometry.transform(transform)
+        shapes.append(wkb.loads(bytes(geometry.asWkb())))
+    if not shapes:
+        return None
+    from shapely.ops import unary_union
+
+    return unary_union(shapes)

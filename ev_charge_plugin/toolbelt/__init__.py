@@ -1,0 +1,1 @@
+"""Plugin plumbing shared by the QGIS side: metadata, settings, logging, tasks."""
