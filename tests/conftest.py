@@ -1,10 +1,12 @@
 """Shared fixtures. Unit tests under tests/unit need no QGIS."""
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -17,27 +19,20 @@ def real_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def qgis_app():
+def qgis_app(tmp_path_factory):
     """One headless QgsApplication for the whole run, with Processing and our provider.
 
     Started on first use so that unit tests never pay for (or depend on) QGIS.
     """
-    import sys
+    from ev_charge_plugin.toolbelt.headless import start_qgis, stop_qgis
 
-    from qgis.core import QgsApplication, QgsProject
-
-    sys.path.insert(0, "/usr/share/qgis/python/plugins")
-    app = QgsApplication([], False)
-    app.initQgis()
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
+    # Tests must never write to the user's own QGIS settings or authentication database.
+    home = tmp_path_factory.mktemp("qgis_profile")
+    os.environ["QGIS_AUTH_DB_DIR_PATH"] = str(home / "auth")
+    (home / "auth").mkdir()
+    app = start_qgis(profile_folder=home / "profile")
     yield app
-    # Layers still alive at interpreter exit can segfault the process after a
-    # green run, so release the project before QGIS goes away.
-    QgsProject.instance().clear()
-    Processing.deinitialize()
-    app.exitQgis()
+    stop_qgis(app)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,50 @@
+"""Start QGIS without a desktop, for scripts, benchmarks and tests."""
+import os
+import sys
+from pathlib import Path
+
+PROCESSING_PLUGINS = "/usr/share/qgis/python/plugins"
+
+
+def start_qgis(register_provider: bool = True, profile_folder=None):
+    """Return a running QgsApplication with Processing (and our provider) initialised.
+
+    ``profile_folder`` keeps QGIS settings out of the user's own profile (tests).
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if PROCESSING_PLUGINS not in sys.path:
+        sys.path.append(PROCESSING_PLUGINS)
+    from qgis.core import QgsApplication
+
+    if profile_folder is None:
+        app = QgsApplication([], False)
+    else:
+        from qgis.PyQt.QtCore import QCoreApplication, QSettings
+
+        Path(profile_folder).mkdir(parents=True, exist_ok=True)
+        QCoreApplication.setOrganizationName("QGIS")
+        QCoreApplication.setApplicationName("QGIS3")
+        QSettings.setDefaultFormat(QSettings.IniFormat)
+        QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(profile_folder))
+        app = QgsApplication([], False, str(profile_folder))
+    app.initQgis()
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    if register_provider:
+        from ..processing.provider import EvChargeProvider
+
+        provider = EvChargeProvider()
+        QgsApplication.processingRegistry().addProvider(provider)
+        app.evcharge_provider = provider  # keep the Python object alive with the app
+    return app
+
+
+def stop_qgis(app) -> None:
+    """Release layers before QGIS goes: a layer alive at exit can segfault the process."""
+    from qgis.core import QgsProject
+    from processing.core.Processing import Processing
+
+    QgsProject.instance().clear()
+    Processing.deinitialize()
+    app.exitQgis()
