@@ -28,6 +28,10 @@ class OptionsPage(QgsOptionsPageWidget):
         self.timeout_spin.setValue(settings.timeout_seconds)
         self.auth_select = QgsAuthConfigSelect(self)
         self.auth_select.setConfigId(settings.authcfg)
+        self.key_edit = QLineEdit()
+        self.key_edit.setEchoMode(QLineEdit.Password)
+        self.key_edit.setPlaceholderText(tr("paste a new key to store it"))
+        self.key_edit.setToolTip(tr("Stored in QGIS's encrypted authentication database, never in plain settings."))
         self.london_only_check = QCheckBox(tr("Keep London only by default"))
         self.london_only_check.setChecked(settings.london_only)
         self.message = QLabel()
@@ -37,14 +41,15 @@ class OptionsPage(QgsOptionsPageWidget):
         form.addRow(tr("Datastore address"), self.url_edit)
         form.addRow(tr("Download cache folder"), self.cache_widget)
         form.addRow(tr("Network timeout"), self.timeout_spin)
-        form.addRow(tr("API key (for private datasets)"), self.auth_select)
+        form.addRow(tr("New API key"), self.key_edit)
+        form.addRow(tr("Key in use (authentication)"), self.auth_select)
         form.addRow(self.london_only_check)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(QLabel(tr(
-            "The API key is kept in QGIS's encrypted authentication database: create an "
-            "authentication configuration of type <i>API Header</i> with the header "
-            "<i>Authorization</i> and your key as its value, and choose it here.")))
+            "Private Datastore datasets need an API key. A key pasted here is saved in QGIS's "
+            "encrypted authentication database (QGIS may ask for its master password) and "
+            "only its configuration id is kept in the settings.")))
         overrides = [name for name in (ENV_DATASTORE_URL, ENV_CACHE_DIR) if os.environ.get(name)]
         if overrides:
             self.message.setText(tr("Overridden for this session by the environment: {names}.").format(names=", ".join(overrides)))
@@ -61,11 +66,22 @@ class OptionsPage(QgsOptionsPageWidget):
         except InsecureUrlError as error:
             self.message.setText(str(error))
             return
+        authcfg = self.auth_select.configId()
+        if self.key_edit.text().strip():
+            from ..qgis_io.auth import store_api_key
+
+            try:
+                authcfg = store_api_key(self.key_edit.text(), authcfg)
+            except PermissionError as error:
+                self.message.setText(tr(str(error)))
+                return
+            self.key_edit.clear()
+            self.auth_select.setConfigId(authcfg)
         PluginSettings(
             datastore_url=url,
             cache_dir=self.cache_widget.filePath().strip(),
             timeout_seconds=self.timeout_spin.value(),
-            authcfg=self.auth_select.configId(),
+            authcfg=authcfg,
             london_only=self.london_only_check.isChecked(),
         ).save()
 
