@@ -85,7 +85,12 @@ def features_from_frame(frame: pd.DataFrame, fields: QgsFields):
             else:
                 shape = frame.geometry.iloc[position]
                 if shape is not None and not shape.is_empty:
-                    feature.setGeometry(QgsGeometry.fromWkb(shape.wkb))
+                    geometry = QgsGeometry()
+                    geometry.fromWkb(shape.wkb)
+                    if geometry.type() != QgsWkbTypes.PointGeometry:
+                        # Area and line layers are typed Multi*, which refuse single parts.
+                        geometry.convertToMultiType()
+                    feature.setGeometry(geometry)
         yield feature
 
 
@@ -113,26 +118,13 @@ def memory_layer(frame: pd.DataFrame, name: str, crs_epsg: int = schema.BNG_EPSG
     fields = fields_for(frame)
     provider.addAttributes(fields.toList())
     layer.updateFields()
-    ok, _ = provider.addFeatures(list(features_from_frame(_as_multi(frame, wkb), layer.fields())))
+    ok, _ = provider.addFeatures(list(features_from_frame(frame, layer.fields())))
     if not ok:
         raise RuntimeError(f"could not add features to the memory layer {name}: {provider.lastError()}")
     if geometry != "None":
         provider.createSpatialIndex()
     layer.updateExtents()
     return layer
-
-
-def _as_multi(frame, wkb):
-    """Memory layers refuse single polygons in a MultiPolygon layer: promote them."""
-    if wkb not in (QgsWkbTypes.MultiPolygon, QgsWkbTypes.MultiLineString):
-        return frame
-    from shapely.geometry import MultiLineString, MultiPolygon
-
-    promote = MultiPolygon if wkb == QgsWkbTypes.MultiPolygon else MultiLineString
-    single = frame.geometry.geom_type.isin(["Polygon", "LineString"])
-    frame = frame.copy()
-    frame.loc[single, frame.geometry.name] = frame.geometry[single].map(lambda shape: promote([shape]))
-    return frame
 
 
 def set_layer_metadata(layer: QgsVectorLayer, title: str, abstract: str, rights: str = "") -> None:

@@ -13,6 +13,16 @@ from qgis.core import (
 )
 
 
+class _Feedback(QgsProcessingFeedback):
+    """QgsProcessingFeedback has no signal for its progress text; add one."""
+
+    progressTextChanged = pyqtSignal(str)
+
+    def setProgressText(self, text):
+        super().setProgressText(text)
+        self.progressTextChanged.emit(text)
+
+
 class AlgorithmRun(QObject):
     """One algorithm run: progress, cancel and a single ``finished`` signal."""
 
@@ -28,7 +38,7 @@ class AlgorithmRun(QObject):
             raise KeyError(f"Processing algorithm {algorithm_id} is not registered")
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
-        self.feedback = QgsProcessingFeedback()
+        self.feedback = _Feedback()
         self.feedback.progressChanged.connect(self.progressChanged)
         self.feedback.progressTextChanged.connect(self.messageChanged)
         self.task = QgsProcessingAlgRunnerTask(algorithm, parameters, self.context, self.feedback)

@@ -1,0 +1,91 @@
+"""Runs inside a real QGIS desktop (started by test_desktop.py) and writes what it saw.
+
+Not a test module itself: QGIS executes it with --code after loading the plugin.
+"""
+import json
+import os
+import time
+
+from qgis.PyQt.QtCore import QCoreApplication, QEvent
+from qgis.PyQt.QtWidgets import QAction, QApplication, QToolBar
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject
+from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
+
+PLUGIN = "ev_charge_points"
+OUT = os.environ["EVCHARGE_E2E_OUT"]
+seen = {}
+
+
+def flush():
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        QApplication.processEvents()
+
+
+def state():
+    window = iface.mainWindow()
+    ours = [a for a in window.menuBar().actions() if a.menu() is not None and a.menu().objectName() == "EvChargePointsMenu" and a.isVisible()]
+    return {
+        "loaded": PLUGIN in plugins,
+        "menus": [a.text() for a in ours],
+        "menu_actions": [item.text() for a in ours for item in a.menu().actions() if not item.isSeparator()],
+        "toolbars": [t.objectName() for t in window.findChildren(QToolBar) if t.objectName() == "EvChargePointsToolbar"],
+        "actions": sorted(a.objectName() for a in window.findChildren(QAction) if a.objectName().startswith("EvCharge")),
+        "provider": QgsApplication.processingRegistry().providerById("evcharge") is not None,
+    }
+
+
+def wait_for(predicate, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+try:
+    flush()
+    seen["after_start"] = state()
+
+    # A user's load of the demo data, through the menu and the dialog.
+    load_action = next(a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "EvChargeLoadChargePoints")
+    QgsProject.instance().setCrs(QgsCoordinateReferenceSystem("EPSG:27700"))  # a London user's project
+    load_action.trigger()
+    dialog = plugins[PLUGIN].load_dialog
+    dialog.demo_radio.setChecked(True)
+    dialog.run_button.click()
+    finished = wait_for(lambda: dialog.run is None)
+    layers = {layer.name(): layer.featureCount() for layer in QgsProject.instance().mapLayers().values()}
+    bar_texts = [item.text() for item in iface.messageBar().items()]
+    seen["load"] = {"finished": finished, "layers": layers, "status": dialog.status_label.text(), "bar": bar_texts}
+    shots = os.environ.get("EVCHARGE_E2E_SHOTS")  # folder for the README's screenshots
+    if shots:
+        dialog.grab().save(os.path.join(shots, "load_dialog.png"))
+    dialog.close()
+    flush()
+    if shots:
+        iface.mapCanvas().waitWhileRendering()
+        QApplication.processEvents()
+        iface.mainWindow().grab().save(os.path.join(shots, "qgis_demo_load.png"))
+
+    unloadPlugin(PLUGIN)
+    flush()
+    seen["after_unload"] = state()
+    loadPlugin(PLUGIN)
+    startPlugin(PLUGIN)
+    flush()
+    seen["after_reload"] = state()
+    unloadPlugin(PLUGIN)
+    flush()
+    seen["after_second_unload"] = state()
+except Exception as error:  # report, never hang the desktop
+    import traceback
+
+    seen["error"] = traceback.format_exc()
+finally:
+    with open(OUT, "w") as handle:
+        json.dump(seen, handle, indent=1)
+    QgsProject.instance().clear()
+    os._exit(0)

@@ -1,0 +1,102 @@
+"""The load dialog under qtbot: real tasks, real files, a real local HTTP server."""
+import pytest
+from qgis.PyQt.QtCore import Qt
+from qgis.core import QgsCategorizedSymbolRenderer, QgsProject
+
+from ev_charge_plugin.gui.load_dialog import LoadChargePointsDialog
+from ev_charge_plugin.gui.load_results import add_load_results
+
+pytestmark = pytest.mark.qgis
+
+CSV = (
+    "chargepoint_id,name,operator,latitude,longitude,easting,northing,power_kw,connectors,connector_types,status,on_street,scheme\n"
+    "A1,Lamp post 1,Op,51.5010,-0.1420,,,5.5,1,Type 2,AVAILABLE,yes,GULCS\n"
+    "A2,Hub,Op,,,530000,180000,50,2,CCS;CHAdeMO,AVAILABLE,no,TfL rapid\n"
+    "A3,Bollard,Op,51.52,-0.10,,,7,1,Type 2,CHARGING,yes,GULCS\n"
+    "A4,Swapped,Op,-0.11,51.49,,,7,1,Type 2,AVAILABLE,yes,GULCS\n"
+    "A5,Nowhere,Op,,,,,7,1,Type 2,AVAILABLE,yes,GULCS\n"
+)
+
+
+@pytest.fixture
+def dialog(qtbot, qgis_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVCHARGE_CACHE_DIR", str(tmp_path / "cache"))
+    widget = LoadChargePointsDialog()
+    qtbot.addWidget(widget)
+    yield widget
+    if widget.run is not None:
+        widget.cancel()
+        qtbot.waitUntil(lambda: widget.run is None, timeout=30000)
+    QgsProject.instance().clear()
+
+
+def run_and_wait(qtbot, dialog):
+    with qtbot.waitSignal(dialog.finished_loading, timeout=120000) as blocker:
+        qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    return blocker.args
+
+
+def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text(CSV, encoding="utf-8")
+    dialog.file_radio.setChecked(True)
+    dialog.file_widget.setFilePath(str(path))
+    successful, results, context, _ = run_and_wait(qtbot, dialog)
+    assert successful
+    assert (results["LOADED"], results["REJECTED"]) == (4, 1)
+    assert dialog.status_label.text() == "4 loaded, 1 rejected."
+    assert dialog.progress_bar.value() == 100
+    points, report = add_load_results(results, context)
+    assert points.crs().authid() == "EPSG:27700"
+    assert isinstance(points.renderer(), QgsCategorizedSymbolRenderer)
+    assert points.renderer().classAttribute() == "speed_band"
+    assert {f["chargepoint_id"]: f["speed_band"] for f in points.getFeatures()} == {"A1": "slow", "A2": "rapid", "A3": "slow", "A4": "slow"}
+    rows = {(f["chargepoint_id"], f["severity"]) for f in report.getFeatures()}
+    assert ("A5", "rejected") in rows and ("A4", "repaired") in rows
+    group = QgsProject.instance().layerTreeRoot().findGroup("EV Charge Points")
+    assert {node.layer().id() for node in group.findLayers()} == {points.id(), report.id()}
+
+
+def test_missing_file_fails_with_a_message_and_adds_nothing(qtbot, dialog, tmp_path):
+    dialog.file_radio.setChecked(True)
+    dialog.file_widget.setFilePath(str(tmp_path / "missing.csv"))
+    successful, _, _, _ = run_and_wait(qtbot, dialog)
+    assert not successful
+    assert dialog.status_label.text().startswith("The load failed:")
+    assert "missing.csv" in dialog.status_label.text()
+    assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
+
+
+def test_empty_dataset_asks_for_one(dialog):
+    dialog.datastore_radio.setChecked(True)
+    dialog.dataset_combo.setEditText("")
+    dialog.run_button.click()
+    assert dialog.run is None
+    assert dialog.status_label.text() == "Choose a dataset or a file first."
+
+
+def test_cancel_stops_the_load(qtbot, dialog):
+    dialog.demo_radio.setChecked(True)
+    with qtbot.waitSignal(dialog.finished_loading, timeout=120000) as blocker:
+        dialog.run_button.click()
+        assert dialog.cancel_button.isEnabled() and not dialog.run_button.isEnabled()
+        qtbot.keyClick(dialog, Qt.Key_Escape)  # Escape cancels a running load
+    assert blocker.args[0] is False
+    assert dialog.status_label.text() == "Cancelled: nothing was added to the project."
+
+
+def test_datastore_load_through_qgis_network_stack(qtbot, dialog, httpserver, monkeypatch, tmp_path):
+    slug = "borough-charge-points"
+    httpserver.expect_request(f"/api/dataset/{slug}").respond_with_json({"id": slug, "resources": {
+        "r1": {"title": "Charge points CSV", "format": "csv", "order": 0, "check_timestamp": "2024-05-01T10:00:00",
+               "url": httpserver.url_for(f"/download/{slug}/r1/points.csv")},
+    }})
+    httpserver.expect_request(f"/download/{slug}/r1/points.csv").respond_with_data(CSV.encode(), content_type="text/csv")
+    monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
+    dialog.datastore_radio.setChecked(True)
+    dialog.dataset_combo.setEditText(slug)
+    successful, results, _, _ = run_and_wait(qtbot, dialog)
+    assert successful, dialog.status_label.text()
+    assert (results["LOADED"], results["REJECTED"]) == (4, 1)
+    assert [request.path for request, _ in httpserver.log] == [f"/api/dataset/{slug}", f"/download/{slug}/r1/points.csv"]
+    assert results["WARNINGS"] == ""
