@@ -15,12 +15,13 @@ def decode_text(data: bytes, name: str = "") -> tuple:
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SourceError(tr("{name} is UTF-16 text; save it as UTF-8 CSV and load it again.").format(name=name or tr("The file")))
+    # Checked before UTF-8, which accepts NUL: UTF-16 without a BOM would otherwise decode as text.
+    if b"\x00" in data:
+        raise SourceError(tr("{name} is a binary file or UTF-16 text, not UTF-8 or Windows-1252 text.").format(name=name or tr("The file")))
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    if b"\x00" in data:
-        raise SourceError(tr("{name} is a binary file, not text.").format(name=name or tr("The file")))
     # cp1252 leaves five bytes undefined; latin-1 maps them so no byte is ever lost.
     try:
         return data.decode("cp1252"), "cp1252"

@@ -1,0 +1,43 @@
+"""The plugin's own charge point CSV standard (docs/data-standard.md)."""
+from ..errors import SourceError
+from ..i18n import tr
+from ..report import FLAGGED, WARNING, ValidationReport
+from ..schema import LIST_SEPARATOR, STANDARD_CSV_COLUMNS, STANDARD_CSV_REQUIRED
+from ..validation import finalise_chargepoints, has_text
+from . import ReadResult
+from ._common import HEADER_LINE, csv_rows, display_name, read_source, records_frame
+
+COORDINATE_PAIRS = (("latitude", "longitude"), ("easting", "northing"))
+
+
+def _check_columns(header: list, name: str, report: ValidationReport) -> None:
+    missing = [column for column in STANDARD_CSV_REQUIRED if column not in header]
+    if not any(set(pair) <= set(header) for pair in COORDINATE_PAIRS):
+        missing.append(tr("latitude and longitude (or easting and northing)"))
+    if missing:
+        raise SourceError(tr("{name} does not follow the charge point data standard: it has no {columns} column.").format(name=display_name(name), columns=", ".join(missing)))
+    for column in dict.fromkeys(header):
+        if column not in STANDARD_CSV_COLUMNS:
+            report.add(HEADER_LINE, column, tr("Column {column!r} is not part of the data standard; it was ignored.").format(column=column), WARNING)
+
+
+def read_standard_csv(path_or_bytes, *, london_only: bool = False, london_boundary=None, source: str = None) -> ReadResult:
+    """Read a CSV in the plugin's data standard, comma- or semicolon-separated.
+
+    Column names are matched ignoring case and surrounding spaces, in any order.
+    ``record`` in the report is the CSV row (the header is line 1).
+    """
+    data, name = read_source(path_or_bytes)
+    source = source or name or tr("charge point CSV")
+    report = ValidationReport(source=source)
+    rows = csv_rows(data, name)
+    header = [column.strip().lower() for column in rows[0]]
+    _check_columns(header, name, report)
+    frame = records_frame(header, rows[1:], report, "chargepoint_id")
+    raw = frame.reindex(columns=["record"] + STANDARD_CSV_COLUMNS)
+    # "Type 2 ; CCS" and "Type 2;CCS" are the same list.
+    raw["connector_types"] = raw["connector_types"].astype("string").str.replace(rf"\s*{LIST_SEPARATOR}\s*", LIST_SEPARATOR, regex=True).str.strip(LIST_SEPARATOR)
+    for record, cp_id in raw.loc[~has_text(raw["power_kw"]), ["record", "chargepoint_id"]].itertuples(index=False):
+        report.add(record, "power_kw", tr("Power is missing, although the data standard requires it; the speed band is unknown."), FLAGGED, cp_id)
+    chargepoints = finalise_chargepoints(raw, report, source=source, london_only=london_only, london_boundary=london_boundary)
+    return ReadResult(chargepoints, report)

@@ -1,0 +1,186 @@
+"""The plugin's own charge point CSV standard (docs/data-standard.md)."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ev_charge_plugin.core.errors import SourceError
+from ev_charge_plugin.core.readers.standard_csv import read_standard_csv
+from ev_charge_plugin.core.report import FLAGGED, REJECTED, REPAIRED, WARNING
+from ev_charge_plugin.core.schema import STANDARD_CSV_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = ",".join(STANDARD_CSV_COLUMNS)
+
+
+def csv_bytes(*rows, header=HEADER, encoding="utf-8", newline="\r\n"):
+    return newline.join((header,) + rows).encode(encoding) + newline.encode(encoding)
+
+
+def row(cp_id, lat="51.5074", lon="-0.1278", power="7", east="", north="", name="Site", on_street="yes", connectors="2", types="IEC_62196_T2"):
+    return ",".join([cp_id, name, "Op", lat, lon, east, north, power, connectors, types, "AVAILABLE", on_street, "GULCS"])
+
+
+def by_id(result):
+    return result.chargepoints.set_index("chargepoint_id")
+
+
+def reasons(result, record):
+    return [(problem.field, problem.severity, problem.reason) for problem in result.report.of_record(record)]
+
+
+def test_values_and_speed_bands():
+    result = read_standard_csv(csv_bytes(
+        row("A", power="3.7", types="DOMESTIC_G ; IEC_62196_T2"),
+        row("B", power="22", on_street="No"),
+        row("C", power="50", on_street="TRUE", connectors="1"),
+        row("D", power="150", on_street="0"),
+    ))
+    points = by_id(result)
+    assert list(points.index) == ["A", "B", "C", "D"]
+    assert list(points["speed_band"]) == ["slow", "fast", "rapid", "ultra-rapid"]
+    assert list(points["power_kw"]) == [3.7, 22.0, 50.0, 150.0]
+    assert list(points["on_street"]) == [True, False, True, False]
+    assert list(points["connectors"]) == [2, 2, 1, 2]
+    assert points.at["A", "connector_types"] == "DOMESTIC_G;IEC_62196_T2"
+    assert points.at["A", "operator"] == "Op" and points.at["A", "scheme"] == "GULCS"
+    assert result.chargepoints.crs.to_epsg() == 27700
+    # Trafalgar Square area in British National Grid metres.
+    geometry = result.chargepoints.geometry.iloc[0]
+    assert geometry.x == pytest.approx(530028.7, abs=0.5) and geometry.y == pytest.approx(180380.1, abs=0.5)
+    assert result.report.problems == []
+
+
+def test_header_any_case_order_and_extra_columns():
+    data = b" Power_KW ,LONGITUDE,Colour,latitude,ChargePoint_ID\n7,-0.1278,red,51.5074,X1\n"
+    result = read_standard_csv(data)
+    assert list(result.chargepoints["chargepoint_id"]) == ["X1"]
+    assert result.chargepoints["power_kw"].iloc[0] == 7.0
+    [warning] = result.report.problems
+    assert (warning.record, warning.field, warning.severity) == (1, "colour", WARNING)
+
+
+def test_missing_required_columns_are_named():
+    with pytest.raises(SourceError) as raised:
+        read_standard_csv(b"name,latitude\nSite,51.5\n")
+    message = str(raised.value)
+    assert "chargepoint_id" in message and "power_kw" in message and "longitude" in message
+
+
+def test_easting_northing_only():
+    result = read_standard_csv(b"chargepoint_id,power_kw,easting,northing\nE1,7,530028.7,180380.1\n")
+    point = result.chargepoints.iloc[0]
+    assert point["latitude"] == pytest.approx(51.5074, abs=1e-4)
+    assert point["longitude"] == pytest.approx(-0.1278, abs=1e-4)
+
+
+def test_utf8_bom_and_windows_1252():
+    with_bom = b"\xef\xbb\xbf" + csv_bytes(row("A", name="Caf\u00e9 \u00a3 bay"))
+    assert read_standard_csv(with_bom).chargepoints["name"].iloc[0] == "Caf\u00e9 \u00a3 bay"
+    cp1252 = csv_bytes(row("A", name="Caf\u00e9 \u00a3 bay"), encoding="cp1252")
+    assert b"\xe9" in cp1252 and b"\xa3" in cp1252
+    assert read_standard_csv(cp1252).chargepoints["name"].iloc[0] == "Caf\u00e9 \u00a3 bay"
+
+
+def test_utf16_is_refused():
+    with pytest.raises(SourceError, match="UTF-16"):
+        read_standard_csv(csv_bytes(row("A"), encoding="utf-16"))
+    with pytest.raises(SourceError, match="UTF-16"):
+        read_standard_csv(csv_bytes(row("A"), encoding="utf-16-le"))
+
+
+def test_semicolon_separated_with_decimal_comma():
+    data = "chargepoint_id;name;latitude;longitude;power_kw;connector_types\nS1;Rue, Nord;51,5074;-0,1278;7,4;IEC_62196_T2;\n".replace(";\n", "\n")
+    result = read_standard_csv(data.encode("cp1252"))
+    point = result.chargepoints.iloc[0]
+    assert point["name"] == "Rue, Nord"
+    assert (point["latitude"], point["longitude"], point["power_kw"]) == (51.5074, -0.1278, 7.4)
+
+
+def test_wrong_coordinates_are_repaired_or_rejected_by_line():
+    result = read_standard_csv(csv_bytes(
+        row("OK"),
+        row("SWAP", lat="-0.1278", lon="51.5074"),
+        row("BNG", lat="180380.1", lon="530028.7"),
+        row("MADRID", lat="40.416288", lon="-3.703373"),
+        row("TEXT", lat="north", lon="-0.1"),
+        row("HALF", lat="51.5", lon=""),
+        row("NONE", lat="", lon=""),
+        row("OFFGRID", lat="", lon="", east="800000", north="100"),
+    ))
+    assert list(result.chargepoints["chargepoint_id"]) == ["OK", "SWAP", "BNG"]
+    swapped = by_id(result).loc["SWAP"]
+    assert (swapped["latitude"], swapped["longitude"]) == (51.5074, -0.1278)
+    assert reasons(result, 3) == [("latitude", REPAIRED, "Latitude and longitude were swapped (-0.1278, 51.5074); swapped back.")]
+    assert reasons(result, 4)[0][:2] == ("latitude", REPAIRED) and "British National Grid" in reasons(result, 4)[0][2]
+    assert by_id(result).loc["BNG", "latitude"] == pytest.approx(51.5074, abs=1e-4)
+    assert reasons(result, 5) == [("latitude", REJECTED, "Coordinates (40.416288, -3.703373) lie outside the United Kingdom.")]
+    assert reasons(result, 6) == [("latitude", REJECTED, "Coordinates cannot be read: latitude 'north' is not a number.")]
+    assert reasons(result, 7) == [("latitude", REJECTED, "Coordinates cannot be read: longitude is missing.")]
+    assert reasons(result, 8) == [("latitude", REJECTED, "Coordinates are missing.")]
+    assert reasons(result, 9)[0][:2] == ("easting", REJECTED) and "outside the British National Grid" in reasons(result, 9)[0][2]
+    assert result.rejected == 5
+
+
+def test_duplicate_and_missing_ids():
+    result = read_standard_csv(csv_bytes(row("A"), row(" "), row("A ", name="second"), row("B")))
+    assert list(result.chargepoints["chargepoint_id"]) == ["A", "B"]
+    assert by_id(result).at["A", "name"] == "Site"
+    assert reasons(result, 3) == [("chargepoint_id", REJECTED, "The charge point id is missing.")]
+    assert reasons(result, 4) == [("chargepoint_id", REJECTED, "Duplicate id A: already used by record 2.")]
+
+
+def test_bad_values_are_repaired_to_empty():
+    result = read_standard_csv(csv_bytes(row("A", on_street="maybe", power="7kW", connectors="two"), row("B", power="")))
+    points = by_id(result)
+    assert points.at["A", "on_street"] is pd.NA
+    assert points["power_kw"].isna().all()
+    assert list(points["speed_band"]) == ["unknown", "unknown"]
+    assert {(field, severity) for field, severity, _ in reasons(result, 2)} == {("on_street", REPAIRED), ("power_kw", REPAIRED), ("connectors", REPAIRED)}
+    assert reasons(result, 3) == [("power_kw", FLAGGED, "Power is missing, although the data standard requires it; the speed band is unknown.")]
+
+
+def test_malformed_rows_are_reported_by_csv_line():
+    data = csv_bytes(
+        row("A", name='"Two\nline name"'),  # one record over two physical lines: still line 2
+        row("B") + ",extra",
+        "",
+        "C,short",
+        row("D"),
+    )
+    result = read_standard_csv(data)
+    assert list(result.chargepoints["chargepoint_id"]) == ["A", "D"]
+    assert result.chargepoints["name"].iloc[0] == "Two\nline name"
+    [(field, severity, reason)] = reasons(result, 3)
+    assert severity == REJECTED and reason.startswith("The row has 14 fields but the header has 13")
+    assert result.report.of_record(3)[0].chargepoint_id == "B"
+    assert reasons(result, 5)[0][2].startswith("The row has 2 fields")
+    assert result.rejected == 2
+
+
+def test_london_only_rejects_once_per_point():
+    result = read_standard_csv(csv_bytes(row("LDN"), row("MCR", lat="53.4808", lon="-2.2426")), london_only=True)
+    assert list(result.chargepoints["chargepoint_id"]) == ["LDN"]
+    assert reasons(result, 3) == [("latitude", REJECTED, "Outside Greater London's bounding box, and only London was asked for.")]
+
+
+def test_outside_london_is_flagged_without_london_only():
+    result = read_standard_csv(csv_bytes(row("LDN"), row("MCR", lat="53.4808", lon="-2.2426")))
+    assert list(result.chargepoints["in_london"]) == [True, False]
+    assert reasons(result, 3) == [("latitude", FLAGGED, "In the United Kingdom but outside Greater London's bounding box.")]
+
+
+def test_template_file_loads_cleanly():
+    result = read_standard_csv(ROOT / "docs" / "templates" / "chargepoints_template.csv")
+    assert result.loaded == 2 and result.report.problems == []
+    assert list(result.chargepoints["speed_band"]) == ["slow", "ultra-rapid"]
+    assert result.chargepoints["source"].iloc[0] == "chargepoints_template.csv"
+
+
+def test_whole_file_failures():
+    with pytest.raises(SourceError, match="empty"):
+        read_standard_csv(b"  \r\n")
+    with pytest.raises(SourceError, match="could not be opened"):
+        read_standard_csv(ROOT / "no-such-file.csv")
+    with pytest.raises(SourceError, match="binary"):
+        read_standard_csv(b"PK\x03\x04\x00\x00binary")
