@@ -42,6 +42,17 @@ def speed_band(power_kw) -> str:
     return next(band for lower, band in SPEED_BANDS if power_kw >= lower)
 
 
+def speed_bands(power_kw: pd.Series) -> pd.Series:
+    """:func:`speed_band` for a whole column at once."""
+    import numpy as np
+
+    power = pd.to_numeric(power_kw, errors="coerce").astype("float64").to_numpy()
+    known = np.isfinite(power) & (power > 0)
+    conditions = [known & (power >= lower) for lower, _ in SPEED_BANDS]
+    bands = np.select(conditions, [band for _, band in SPEED_BANDS], default=UNKNOWN)
+    return pd.Series(bands, index=power_kw.index, dtype="string")
+
+
 def empty_chargepoints():
     """An empty canonical frame with every column typed, in BNG."""
     import geopandas as gpd

@@ -214,7 +214,24 @@ def finalise_chargepoints(raw: pd.DataFrame, report: ValidationReport, *, source
     _clean_power(frame, report)
     _clean_connectors(frame, report)
     _clean_on_street(frame, report)
-    frame["speed_band"] = frame["power_kw"].map(schema.speed_band)
+    frame["speed_band"] = schema.speed_bands(frame["power_kw"])
     frame["source"] = source
     frame = frame.reindex(columns=list(schema.CHARGEPOINT_COLUMNS)).astype(schema.CHARGEPOINT_COLUMNS)
-    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=gpd.points_from_xy(easting, northing), crs=schema.BNG_EPSG)
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=_points(easting, northing), crs=schema.BNG_EPSG)
+
+
+def _points(x, y):
+    """Point geometries in BNG. Shapely 2 builds them vectorised; on shapely 1.8,
+    geopandas' points_from_xy probes every Point for an array interface, which
+    costs four times as much as building them, so fill the array directly."""
+    import geopandas as gpd
+    import shapely
+    from geopandas.array import GeometryArray
+    from shapely.geometry import Point
+
+    if int(shapely.__version__.split(".")[0]) >= 2:
+        return gpd.points_from_xy(x, y, crs=schema.BNG_EPSG)
+    points = np.empty(len(x), dtype=object)
+    for index, (east, north) in enumerate(zip(np.asarray(x).tolist(), np.asarray(y).tolist())):
+        points[index] = Point(east, north)
+    return GeometryArray(points, crs=schema.BNG_EPSG)

@@ -1,8 +1,14 @@
 """What every algorithm of the provider shares: translation, grouping, sinks."""
+from itertools import islice
+
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.core import QgsFeatureSink, QgsProcessingAlgorithm, QgsProcessingException
 
 from ..qgis_io.layers import features_from_frame, fields_for
+
+# Features handed to a sink at once: big enough to keep Python out of the loop,
+# small enough for a responsive progress bar and Cancel button.
+SINK_BATCH = 5000
 
 
 class EvChargeAlgorithm(QgsProcessingAlgorithm):
@@ -27,12 +33,12 @@ class EvChargeAlgorithm(QgsProcessingAlgorithm):
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
+        features = features_from_frame(frame, fields)
         total = max(len(frame), 1)
-        for count, feature in enumerate(features_from_frame(frame, fields)):
+        for done in range(0, len(frame), SINK_BATCH):
             if feedback.isCanceled():
                 break
-            if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
-                raise QgsProcessingException(self.tr("Could not write a feature to {name}: {error}").format(name=name, error=sink.lastError()))
-            if count % 1000 == 0:
-                feedback.setProgress(progress[0] + (progress[1] - progress[0]) * count / total)
+            if not sink.addFeatures(list(islice(features, SINK_BATCH)), QgsFeatureSink.FastInsert):
+                raise QgsProcessingException(self.tr("Could not write features to {name}: {error}").format(name=name, error=sink.lastError()))
+            feedback.setProgress(progress[0] + (progress[1] - progress[0]) * min(done + SINK_BATCH, total) / total)
         return dest_id
