@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TOP_FOLDER = "ev_charge_points"
 SHIPPED = ("__init__.py", "metadata.txt", "LICENSE", "README.md", "CHANGELOG.md", "ev_charge_plugin/", "resources/", "docs/", "i18n/")
-NEVER = ("__pycache__", ".pyc", ".pyo")
+NEVER = ("__pycache__", ".pyc", ".pyo", "docs/images/")  # screenshots are for the README on the web
 
 
 def shipped_files():

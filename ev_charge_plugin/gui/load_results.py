@@ -2,9 +2,9 @@
 from pathlib import Path
 
 from qgis.PyQt.QtWidgets import QFileDialog
-from qgis.core import Qgis, QgsCoordinateTransformContext, QgsVectorFileWriter, QgsVectorLayer
+from qgis.core import Qgis, QgsVectorLayer
 
-from ..qgis_io.layers import set_layer_metadata
+from ..qgis_io.layers import set_layer_metadata, write_csv
 from ..qgis_io.project import add_to_plugin_group
 from ..qgis_io.symbology import apply_chargepoint_style
 from ..toolbelt.log import tr
@@ -15,10 +15,11 @@ def add_load_results(results, context):
     """Put the load's point and report layers into the project, styled and described."""
     points = context.takeResultLayer(results["OUTPUT"])
     report = context.takeResultLayer(results["REPORT"])
-    label = _source_label(points)
+    label = results["LABEL"]
     points.setName(tr("Charge points: {source}").format(source=label))
     report.setName(tr("Data-quality report: {source}").format(source=label))
     apply_chargepoint_style(points)
+    points.dataProvider().createSpatialIndex()
     description = tr("{loaded:,} charge points loaded from {source}; {rejected:,} records rejected (see the data-quality report).").format(
         loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]), source=label)
     set_layer_metadata(points, points.name(), description)
@@ -28,21 +29,13 @@ def add_load_results(results, context):
     return points, report
 
 
-def _source_label(layer: QgsVectorLayer) -> str:
-    feature = next(layer.getFeatures(), None)
-    return feature["source"] if feature is not None and layer.fields().indexOf("source") >= 0 else layer.name()
-
-
 def save_report_csv(report: QgsVectorLayer, parent=None, message_bar=None) -> None:
     path, _ = QFileDialog.getSaveFileName(parent, tr("Save data-quality report"), str(Path.home() / "data_quality_report.csv"), "CSV (*.csv)")
     if not path:
         return
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "CSV"
-    options.fileEncoding = "UTF-8"
-    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(report, path, QgsCoordinateTransformContext(), options)
+    error = write_csv(report, path)
     if message_bar is not None:
-        if error == QgsVectorFileWriter.NoError:
+        if not error:
             message_bar.pushMessage(MENU_TITLE, tr("Report saved to {path}").format(path=path), Qgis.Success, 5)
         else:
-            message_bar.pushMessage(MENU_TITLE, tr("Could not save the report: {message}").format(message=message), Qgis.Critical, 0)
+            message_bar.pushMessage(MENU_TITLE, tr("Could not save the report: {message}").format(message=error), Qgis.Critical, 0)

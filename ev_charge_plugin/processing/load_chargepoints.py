@@ -58,6 +58,7 @@ class LoadChargePointsAlgorithm(EvChargeAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("REPAIRED", self.tr("Records repaired")))
         self.addOutput(QgsProcessingOutputNumber("FLAGGED", self.tr("Records flagged")))
         self.addOutput(QgsProcessingOutputString("WARNINGS", self.tr("Warnings about the source")))
+        self.addOutput(QgsProcessingOutputString("LABEL", self.tr("Where the charge points came from")))
 
     def processAlgorithm(self, parameters, context, feedback):
         from ..core.readers import read_chargepoints
@@ -94,4 +95,5 @@ class LoadChargePointsAlgorithm(EvChargeAlgorithm):
             "REPAIRED": report.count(REPAIRED),
             "FLAGGED": report.count(FLAGGED),
             "WARNINGS": "\n".join(fetched.warnings),
+            "LABEL": fetched.label,
         }

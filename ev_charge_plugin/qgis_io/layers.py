@@ -162,5 +162,14 @@ def write_gpkg(layers: dict, path: Path) -> Path:
     return path
 
 
+def write_csv(layer: QgsVectorLayer, path) -> str:
+    """Write a layer's attributes to a UTF-8 CSV; return an error message, or "" on success."""
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "CSV"
+    options.fileEncoding = "UTF-8"
+    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(path), QgsCoordinateTransformContext(), options)
+    return "" if error == QgsVectorFileWriter.NoError else (message or f"error {error}")
+
+
 def crs(epsg: int) -> QgsCoordinateReferenceSystem:
     return QgsCoordinateReferenceSystem(f"EPSG:{epsg}")

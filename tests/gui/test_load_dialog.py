@@ -100,3 +100,25 @@ def test_datastore_load_through_qgis_network_stack(qtbot, dialog, httpserver, mo
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
     assert [request.path for request, _ in httpserver.log] == [f"/api/dataset/{slug}", f"/download/{slug}/r1/points.csv"]
     assert results["WARNINGS"] == ""
+
+
+def test_report_saves_as_csv_with_every_problem(qtbot, dialog, tmp_path):
+    import csv
+
+    from ev_charge_plugin.qgis_io.layers import write_csv
+
+    path = tmp_path / "points.csv"
+    path.write_text(CSV, encoding="utf-8")
+    dialog.file_radio.setChecked(True)
+    dialog.file_widget.setFilePath(str(path))
+    _, results, context, _ = run_and_wait(qtbot, dialog)
+    _, report = add_load_results(results, context)
+    target = tmp_path / "report.csv"
+    assert write_csv(report, target) == ""
+    with target.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == report.featureCount()
+    rejected = [row for row in rows if row["severity"] == "rejected"]
+    assert [(row["record"], row["chargepoint_id"]) for row in rejected] == [("6", "A5")]
+    assert rejected[0]["reason"]
+    assert write_csv(report, tmp_path / "missing-folder" / "x" / "report.csv") != ""
