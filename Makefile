@@ -14,7 +14,7 @@ DEBS := qgis python3-qgis python3-geopandas python3-rtree python3-pyqtgraph pyth
         qttools5-dev-tools xvfb xauth python3-venv
 VENV       := $(BUILD)/venv
 
-.PHONY: setup demo test run deploy package bench clean
+.PHONY: setup demo test lint run deploy package bench clean
 
 ## setup: apt-install the Debian packages that are missing (does nothing when all are there)
 setup:
@@ -31,6 +31,10 @@ demo: setup
 ## test: the whole suite, headless
 test: setup
 	$(HEADLESS) $(PYTHON) -m pytest -q -p no:cacheprovider
+
+## lint: ruff over the whole tree
+lint: setup $(VENV)/bin/detect-secrets
+	$(VENV)/bin/ruff check .
 
 ## run: QGIS desktop with the plugin enabled in a throwaway profile and the demo data loaded
 run: setup demo
@@ -54,10 +58,10 @@ package: setup $(VENV)/bin/detect-secrets
 	cd $(BUILD)/dist/$(PLUGIN) && $(CURDIR)/$(VENV)/bin/detect-secrets scan --all-files > ../secrets.json
 	$(PYTHON) -c "import json,sys; found=json.load(open('$(BUILD)/dist/secrets.json'))['results']; sys.exit('detect-secrets found: %s' % found if found else 0)"
 
-# bandit and detect-secrets are pure Python from PyPI, kept out of the interpreter QGIS uses.
+# bandit, detect-secrets and ruff come from PyPI, kept out of the interpreter QGIS uses.
 $(VENV)/bin/detect-secrets:
 	$(PYTHON) -m venv --system-site-packages $(VENV)
-	$(VENV)/bin/pip install -q bandit detect-secrets
+	$(VENV)/bin/pip install -q bandit detect-secrets ruff
 
 ## bench: benchmarks, printed as ratios to a baseline measured in the same run
 bench: setup

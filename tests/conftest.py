@@ -39,3 +39,25 @@ def qgis_app(tmp_path_factory):
 def qapp(qgis_app):
     """Make pytest-qt's qtbot use the QgsApplication rather than a bare QApplication."""
     return qgis_app
+
+
+@pytest.fixture
+def stall(httpserver):
+    """A request handler that answers only when the test is over, so clients time out."""
+    import threading
+
+    import requests
+    from werkzeug import Response
+
+    release = threading.Event()
+
+    def handler(request):
+        release.wait(10)
+        return Response(b"too late")
+
+    yield handler
+    release.set()
+    # The server takes one request at a time: once this probe is answered, every
+    # request that queued behind the stalled one is done and none leaks into the
+    # next test's log.
+    requests.get(httpserver.url_for("/drain"), timeout=10)

@@ -80,7 +80,7 @@ try:
     unloadPlugin(PLUGIN)
     flush()
     seen["after_second_unload"] = state()
-except Exception as error:  # report, never hang the desktop
+except Exception:  # report, never hang the desktop
     import traceback
 
     seen["error"] = traceback.format_exc()

@@ -1,11 +1,9 @@
 """The Datastore client through QGIS's network stack behaves as it does through requests."""
 import os
 import socket
-import threading
 import time
 
 import pytest
-import requests
 from werkzeug import Response as WerkzeugResponse
 
 # The auth configs made here must never land in the user's own QGIS auth database.
@@ -62,22 +60,6 @@ def make_client(request, qgis_app, httpserver, tmp_path):
         return DatastoreClient(base_url=base_url, cache_dir=tmp_path, transport=transport, timeout=timeout)
     make.kind = request.param
     return make
-
-
-@pytest.fixture
-def stall(httpserver):
-    """A handler that answers only when the test is over."""
-    release = threading.Event()
-
-    def handler(request):
-        release.wait(10)
-        return WerkzeugResponse(CONTENT)
-
-    yield handler
-    release.set()
-    # One request at a time: when the probe is answered, nothing queued is left to
-    # leak into the next test's log.
-    requests.get(httpserver.url_for("/drain"), timeout=10)
 
 
 def test_dataset_json(make_client, httpserver):

@@ -5,12 +5,10 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Response as WerkzeugResponse
 
@@ -87,23 +85,6 @@ def cached(client, httpserver):
     assert download.path.read_bytes() == CONTENT
     httpserver.clear()
     return download.path
-
-
-@pytest.fixture
-def stall(httpserver):
-    """A handler that answers only when the test is over, so the client times out."""
-    release = threading.Event()
-
-    def handler(request):
-        release.wait(10)
-        return WerkzeugResponse(CONTENT)
-
-    yield handler
-    release.set()
-    # The server takes one request at a time: once this probe is answered, every
-    # request that queued behind the stalled one is done and none leaks into the
-    # next test's log.
-    requests.get(httpserver.url_for("/drain"), timeout=10)
 
 
 def truncated_handler(request):
