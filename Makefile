@@ -33,7 +33,7 @@ test: setup
 	$(HEADLESS) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 ## lint: ruff over the whole tree
-lint: setup $(VENV)/bin/detect-secrets
+lint: setup $(VENV)/bin/ruff
 	$(VENV)/bin/ruff check .
 
 ## run: QGIS desktop with the plugin enabled in a throwaway profile and the demo data loaded
@@ -59,7 +59,7 @@ package: setup $(VENV)/bin/detect-secrets
 	$(PYTHON) -c "import json,sys; found=json.load(open('$(BUILD)/dist/secrets.json'))['results']; sys.exit('detect-secrets found: %s' % found if found else 0)"
 
 # bandit, detect-secrets and ruff come from PyPI, kept out of the interpreter QGIS uses.
-$(VENV)/bin/detect-secrets:
+$(VENV)/bin/detect-secrets $(VENV)/bin/ruff:
 	$(PYTHON) -m venv --system-site-packages $(VENV)
 	$(VENV)/bin/pip install -q bandit detect-secrets ruff
 
