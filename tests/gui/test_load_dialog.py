@@ -122,3 +122,25 @@ def test_report_saves_as_csv_with_every_problem(qtbot, dialog, tmp_path):
     assert [(row["record"], row["chargepoint_id"]) for row in rejected] == [("6", "A5")]
     assert rejected[0]["reason"]
     assert write_csv(report, tmp_path / "missing-folder" / "x" / "report.csv") != ""
+
+
+def test_datastore_failure_falls_back_to_the_cached_copy_with_a_warning(qtbot, dialog, httpserver, monkeypatch):
+    slug = "borough-charge-points"
+    download = f"/download/{slug}/r1/points.csv"
+    httpserver.expect_request(f"/api/dataset/{slug}").respond_with_json({"id": slug, "resources": {
+        "r1": {"title": "Charge points CSV", "format": "csv", "order": 0, "check_timestamp": "2024-05-01T10:00:00",
+               "url": httpserver.url_for(download)},
+    }})
+    httpserver.expect_request(download).respond_with_data(CSV.encode(), content_type="text/csv")
+    monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
+    dialog.datastore_radio.setChecked(True)
+    dialog.dataset_combo.setEditText(slug)
+    assert run_and_wait(qtbot, dialog)[0]
+
+    httpserver.clear()
+    httpserver.expect_request(f"/api/dataset/{slug}").respond_with_data("down for maintenance", status=503)
+    successful, results, _, _ = run_and_wait(qtbot, dialog)
+    assert successful
+    assert (results["LOADED"], results["REJECTED"]) == (4, 1)
+    assert "cached" in results["WARNINGS"].lower()
+    assert "503" in results["WARNINGS"]
