@@ -27,6 +27,8 @@ VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip")
 JSON_SUFFIXES = (".json", ".geojson")
 CSV_SUFFIXES = (".csv", ".txt")
 GEOJSON_TYPES = ("FeatureCollection", "Feature")
+# Enough for any header line, the registry's 158 columns included.
+HEADER_BYTES = 64 * 1024
 
 
 def _is_geojson(path) -> bool:
@@ -43,13 +45,24 @@ def _is_geojson(path) -> bool:
 
 
 def _is_ncr(path) -> bool:
-    """The registry's export, judged from its header line alone (the registry writes commas)."""
+    """The registry's export, judged from its header line alone (the registry writes commas).
+
+    Only the start of the file is read: the chosen reader reads it all anyway.
+    A file that cannot be opened is left to that reader, which says why.
+    """
     from ..encoding import decode_text
-    from ._common import read_source
+    from ..errors import SourceError
     from .ncr import is_ncr_header
 
-    data, name = read_source(path)
-    header_line = decode_text(data, name)[0].partition("\n")[0]
+    try:
+        if isinstance(path, (bytes, bytearray)):
+            head = bytes(path[:HEADER_BYTES])
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(HEADER_BYTES)
+        header_line = decode_text(head)[0].partition("\n")[0]
+    except (OSError, SourceError):
+        return False
     return is_ncr_header(next(csv.reader([header_line]), []))
 
 
