@@ -2,7 +2,7 @@
 import os
 
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout
+from qgis.PyQt.QtWidgets import QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout
 from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 
 from ..toolbelt.log import tr
@@ -32,8 +32,6 @@ class OptionsPage(QgsOptionsPageWidget):
         self.key_edit.setEchoMode(QLineEdit.Password)
         self.key_edit.setPlaceholderText(tr("paste a new key to store it"))
         self.key_edit.setToolTip(tr("Stored in QGIS's encrypted authentication database, never in plain settings."))
-        self.london_only_check = QCheckBox(tr("Keep London only by default"))
-        self.london_only_check.setChecked(settings.london_only)
         self.message = QLabel()
         self.message.setWordWrap(True)
 
@@ -43,7 +41,6 @@ class OptionsPage(QgsOptionsPageWidget):
         form.addRow(tr("Network timeout"), self.timeout_spin)
         form.addRow(tr("New API key"), self.key_edit)
         form.addRow(tr("Key in use (authentication)"), self.auth_select)
-        form.addRow(self.london_only_check)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(QLabel(tr(
@@ -82,7 +79,6 @@ class OptionsPage(QgsOptionsPageWidget):
             cache_dir=self.cache_widget.filePath().strip(),
             timeout_seconds=self.timeout_spin.value(),
             authcfg=authcfg,
-            london_only=self.london_only_check.isChecked(),
         ).save()
 
 

@@ -27,7 +27,6 @@ class PluginSettings:
     cache_dir: str = ""  # empty means default_cache_dir()
     timeout_seconds: int = 30
     authcfg: str = ""    # QGIS auth config id holding the Datastore API key
-    london_only: bool = False
 
     @classmethod
     def load(cls) -> "PluginSettings":
