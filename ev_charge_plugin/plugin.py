@@ -109,14 +109,16 @@ class EvChargePlugin:
         self.load_dialog.raise_()
         self.load_dialog.activateWindow()
 
-    def on_loaded(self, successful, results, context, log_text):
-        bar = self.iface.messageBar()
-        if not successful:
-            if results or "cancel" not in log_text.lower():
-                bar.pushMessage(MENU_TITLE, tr("The load failed. See the dialog or the log for details."), Qgis.Critical, 10)
-                log(log_text, Qgis.Critical)
-            return
+    def on_loaded(self, outcome, results, context, message):
+        from .gui.load_dialog import FAILED, LOADED
         from .gui.load_results import add_load_results, save_report_csv
+
+        bar = self.iface.messageBar()
+        if outcome == FAILED:
+            bar.pushMessage(MENU_TITLE, message, Qgis.Critical, 0)
+            log(message, Qgis.Critical)
+        if outcome != LOADED:
+            return
 
         points, report = add_load_results(results, context)
         for warning in filter(None, results.get("WARNINGS", "").split("\n")):
@@ -130,8 +132,9 @@ class EvChargePlugin:
         widget.layout().addWidget(open_button)
         widget.layout().addWidget(save_button)
         bar.pushWidget(widget, Qgis.Warning if results["REJECTED"] else Qgis.Success, 0)
-        self.iface.mapCanvas().setExtent(points.extent())
-        self.iface.mapCanvas().refresh()
+        if points.featureCount():
+            self.iface.mapCanvas().setExtent(points.extent().buffered(500))
+            self.iface.mapCanvas().refresh()
 
     def show_settings(self):
         self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage="EvChargeOptionsPage")

@@ -40,13 +40,14 @@ FILE_FILTER = ";;".join((
     "All files (*)",
 ))
 REMEMBERED = f"{SETTINGS_GROUP}/load_dialog"
+LOADED, FAILED, CANCELLED = "loaded", "failed", "cancelled"
 
 
 class LoadChargePointsDialog(QDialog):
     """Non-modal: the user can pan the map while a download runs."""
 
-    # successful, results, context (owns the result layers), log text
-    finished_loading = pyqtSignal(bool, dict, object, str)
+    # outcome (LOADED, FAILED or CANCELLED), results, context (owns the result layers), message
+    finished_loading = pyqtSignal(str, dict, object, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -235,15 +236,16 @@ class LoadChargePointsDialog(QDialog):
         self.run = None
         self._update_enabled()
         if cancelled:
-            self.status_label.setText(tr("Cancelled: nothing was added to the project."))
+            outcome, message = CANCELLED, tr("Cancelled: nothing was added to the project.")
             self.progress_bar.setValue(0)
         elif successful:
+            outcome, message = LOADED, tr("{loaded:,} loaded, {rejected:,} rejected.").format(
+                loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]))
             self.progress_bar.setValue(100)
-            self.status_label.setText(tr("{loaded:,} loaded, {rejected:,} rejected.").format(
-                loaded=int(results.get("LOADED", 0)), rejected=int(results.get("REJECTED", 0))))
         else:
-            self.status_label.setText(tr("The load failed: {reason}").format(reason=_last_error(log)))
-        self.finished_loading.emit(successful and not cancelled, results, context, log)
+            outcome, message = FAILED, tr("The load failed: {reason}").format(reason=_last_error(log))
+        self.status_label.setText(message)
+        self.finished_loading.emit(outcome, results, context, message)
 
     def reject(self):
         """Escape cancels a running load first, and closes the dialog only when idle."""

@@ -3,7 +3,7 @@ import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.core import QgsCategorizedSymbolRenderer, QgsProject
 
-from ev_charge_plugin.gui.load_dialog import LoadChargePointsDialog
+from ev_charge_plugin.gui.load_dialog import CANCELLED, FAILED, LOADED, LoadChargePointsDialog
 from ev_charge_plugin.gui.load_results import add_load_results
 
 pytestmark = pytest.mark.qgis
@@ -41,10 +41,10 @@ def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path
     path.write_text(CSV, encoding="utf-8")
     dialog.file_radio.setChecked(True)
     dialog.file_widget.setFilePath(str(path))
-    successful, results, context, _ = run_and_wait(qtbot, dialog)
-    assert successful
+    outcome, results, context, message = run_and_wait(qtbot, dialog)
+    assert outcome == LOADED
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
-    assert dialog.status_label.text() == "4 loaded, 1 rejected."
+    assert dialog.status_label.text() == message == "4 loaded, 1 rejected."
     assert dialog.progress_bar.value() == 100
     points, report = add_load_results(results, context)
     assert points.crs().authid() == "EPSG:27700"
@@ -60,9 +60,10 @@ def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path
 def test_missing_file_fails_with_a_message_and_adds_nothing(qtbot, dialog, tmp_path):
     dialog.file_radio.setChecked(True)
     dialog.file_widget.setFilePath(str(tmp_path / "missing.csv"))
-    successful, _, _, _ = run_and_wait(qtbot, dialog)
-    assert not successful
-    assert dialog.status_label.text().startswith("The load failed:")
+    outcome, _, _, message = run_and_wait(qtbot, dialog)
+    assert outcome == FAILED
+    assert dialog.status_label.text() == message
+    assert message.startswith("The load failed:")
     assert "missing.csv" in dialog.status_label.text()
     assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
@@ -81,7 +82,7 @@ def test_cancel_stops_the_load(qtbot, dialog):
         dialog.run_button.click()
         assert dialog.cancel_button.isEnabled() and not dialog.run_button.isEnabled()
         qtbot.keyClick(dialog, Qt.Key_Escape)  # Escape cancels a running load
-    assert blocker.args[0] is False
+    assert blocker.args[0] == CANCELLED
     assert dialog.status_label.text() == "Cancelled: nothing was added to the project."
 
 
@@ -95,8 +96,8 @@ def test_datastore_load_through_qgis_network_stack(qtbot, dialog, httpserver, mo
     monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
     dialog.datastore_radio.setChecked(True)
     dialog.dataset_combo.setEditText(slug)
-    successful, results, _, _ = run_and_wait(qtbot, dialog)
-    assert successful, dialog.status_label.text()
+    outcome, results, _, _ = run_and_wait(qtbot, dialog)
+    assert outcome == LOADED, dialog.status_label.text()
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
     assert [request.path for request, _ in httpserver.log] == [f"/api/dataset/{slug}", f"/download/{slug}/r1/points.csv"]
     assert results["WARNINGS"] == ""
@@ -135,12 +136,12 @@ def test_datastore_failure_falls_back_to_the_cached_copy_with_a_warning(qtbot, d
     monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
     dialog.datastore_radio.setChecked(True)
     dialog.dataset_combo.setEditText(slug)
-    assert run_and_wait(qtbot, dialog)[0]
+    assert run_and_wait(qtbot, dialog)[0] == LOADED
 
     httpserver.clear()
     httpserver.expect_request(f"/api/dataset/{slug}").respond_with_data("down for maintenance", status=503)
-    successful, results, _, _ = run_and_wait(qtbot, dialog)
-    assert successful
+    outcome, results, _, _ = run_and_wait(qtbot, dialog)
+    assert outcome == LOADED
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
     assert "cached" in results["WARNINGS"].lower()
     assert "503" in results["WARNINGS"]
