@@ -13,6 +13,9 @@ CHARGEPOINT_COLUMNS = {
     "operator": "string",
     "latitude": "float64",
     "longitude": "float64",
+    # The point in British National Grid (EPSG:27700), the geometry's coordinates.
+    "easting": "float64",
+    "northing": "float64",
     "power_kw": "float64",
     "speed_band": "string",
     "connectors": "Int64",

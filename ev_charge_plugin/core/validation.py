@@ -4,6 +4,8 @@ Every reader ends here, so coordinates, duplicates and speed bands are judged
 the same way whatever the source. A record that cannot be placed on the map is
 rejected with a reason; nothing is dropped silently.
 """
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -35,27 +37,44 @@ RAW_COLUMNS = [
 
 def to_float(series: pd.Series) -> pd.Series:
     """Numbers from text as operators write them: surrounding spaces, decimal comma."""
-    if not pd.api.types.is_numeric_dtype(series):
-        series = series.astype(str).str.strip().str.replace(",", ".", regex=False)
-    return pd.to_numeric(series, errors="coerce").astype("float64")
+    if pd.api.types.is_numeric_dtype(series):
+        return pd.to_numeric(series, errors="coerce").astype("float64")
+    text = series.astype(str)
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    # Most values parse as they are; cleaning only the rest keeps large files fast.
+    retry = numbers.isna() & (text != "")
+    if retry.any():
+        numbers[retry] = pd.to_numeric(text[retry].str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    return numbers
 
 
-def has_text(series: pd.Series) -> pd.Series:
-    """True where a value is present: not missing and not only spaces."""
-    return series.notna() & (series.astype(str).str.strip() != "")
+def _stripped(series: pd.Series) -> list:
+    """Each value as stripped text, None where missing or only spaces.
+
+    A plain loop over the values is several times faster than pandas' string methods.
+    """
+    values = series.astype("string").to_numpy(dtype=object, na_value=None)
+    return [None if value is None else value.strip() or None for value in values]
 
 
 def text_values(series: pd.Series) -> pd.Series:
     """Values as stripped text; missing or only spaces becomes <NA>."""
-    text = series.astype("string").str.strip()
-    return text.mask(text == "")
+    return pd.Series(_stripped(series), index=series.index, dtype="string")
+
+
+def has_text(series: pd.Series) -> pd.Series:
+    """True where a value is present: not missing and not only spaces."""
+    return pd.Series([value is not None for value in _stripped(series)], index=series.index, dtype=bool)
 
 
 def _in_range(values, bounds):
     return (values >= bounds[0]) & (values <= bounds[1])
 
 
+@functools.lru_cache(maxsize=None)
 def _transformer(source_epsg, target_epsg):
+    """Built once per pair: looking the operation up in PROJ's database costs more
+    than transforming 25,000 points, and transformers are thread-safe (pyproj >= 3.1)."""
     from pyproj import Transformer
 
     return Transformer.from_crs(source_epsg, target_epsg, always_xy=True)
@@ -86,8 +105,9 @@ def _unreadable_coordinates(values: pd.Series, given: pd.Series, numbers: pd.Ser
     return tr("Coordinates cannot be read: {details}.").format(details="; ".join(details))
 
 
-def _place(raw: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
-    """Fill latitude/longitude from whichever coordinates the record has; reject the rest."""
+def _place(raw: pd.DataFrame, ids: pd.Series, report: ValidationReport):
+    """Latitude/longitude of every record from whichever coordinates it has, and
+    which records could be placed in the United Kingdom; the rest are reported."""
     numbers = pd.DataFrame({column: to_float(raw[column]) for column in COORDINATE_COLUMNS})
     lat, lon, east, north = (numbers[column] for column in COORDINATE_COLUMNS)
 
@@ -107,13 +127,13 @@ def _place(raw: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
     in_uk = _in_range(lat, UK_LAT) & _in_range(lon, UK_LON)
     swapped = ~in_uk & _in_range(lon, UK_LAT) & _in_range(lat, UK_LON)
     lat, lon = lat.where(~swapped, lon), lon.where(~swapped, lat)
-    keep = in_uk | swapped
+    placed = in_uk | swapped
 
     # Only records with something to report are visited one by one, so large clean files stay vectorised.
     unreadable = use_bng & ~bng_ok & (east.isna() | north.isna())
     given = raw.loc[unreadable, COORDINATE_COLUMNS].apply(has_text)
-    for index in raw.index[in_wrong_columns | swapped | ~keep]:
-        record, cp_id = raw.at[index, "record"], raw.at[index, "chargepoint_id"]
+    for index in raw.index[in_wrong_columns | swapped | ~placed]:
+        record, cp_id = raw.at[index, "record"], ids[index]
         if in_wrong_columns[index]:
             report.add(record, "latitude", tr("Easting/northing ({e:.0f}, {n:.0f}) were in the latitude/longitude columns; read as British National Grid.").format(e=east[index], n=north[index]), REPAIRED, cp_id)
         if swapped[index]:
@@ -122,23 +142,24 @@ def _place(raw: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
             report.add(record, "latitude", _unreadable_coordinates(raw.loc[index, COORDINATE_COLUMNS], given.loc[index], numbers.loc[index]), REJECTED, cp_id)
         elif use_bng[index] and not bng_ok[index]:
             report.add(record, "easting", tr("Easting/northing ({e}, {n}) lie outside the British National Grid.").format(e=east[index], n=north[index]), REJECTED, cp_id)
-        elif not keep[index]:
+        elif not placed[index]:
             report.add(record, "latitude", tr("Coordinates ({lat:.6f}, {lon:.6f}) lie outside the United Kingdom.").format(lat=lat[index], lon=lon[index]), REJECTED, cp_id)
-
-    placed = raw.assign(latitude=lat, longitude=lon)
-    return placed[keep]
+    return lat, lon, placed
 
 
-def _drop_duplicates(frame: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
-    missing = frame["chargepoint_id"].isna()
-    for record in frame.loc[missing, "record"]:
+def _unique_ids(records: pd.Series, ids: pd.Series, placed: pd.Series, report: ValidationReport) -> pd.Series:
+    """Which placed records have an id that no earlier placed record used; the others are reported."""
+    missing = placed & ids.isna()
+    for record in records[missing]:
         report.add(record, "chargepoint_id", tr("The charge point id is missing."), REJECTED)
-    frame = frame[~missing]
-    duplicated = frame["chargepoint_id"].duplicated(keep="first")
-    first_record = frame.drop_duplicates("chargepoint_id").set_index("chargepoint_id")["record"]
-    for record, cp_id in frame.loc[duplicated, ["record", "chargepoint_id"]].itertuples(index=False):
-        report.add(record, "chargepoint_id", tr("Duplicate id {id}: already used by record {first}.").format(id=cp_id, first=first_record[cp_id]), REJECTED, cp_id)
-    return frame[~duplicated]
+    candidates = placed & ~missing
+    duplicated = ids[candidates].duplicated(keep="first")
+    if duplicated.any():
+        candidate_ids, candidate_records = ids[candidates], records[candidates]
+        first_record = dict(zip(candidate_ids[~duplicated], candidate_records[~duplicated]))
+        for record, cp_id in zip(candidate_records[duplicated], candidate_ids[duplicated]):
+            report.add(record, "chargepoint_id", tr("Duplicate id {id}: already used by record {first}.").format(id=cp_id, first=first_record[cp_id]), REJECTED, cp_id)
+    return candidates & ~duplicated.reindex(ids.index, fill_value=False)
 
 
 def _in_london(easting, northing, london_boundary):
@@ -158,28 +179,39 @@ def _in_london(easting, northing, london_boundary):
     return inside, tr("Greater London (the boundary layer given)")
 
 
-def _clean_power(frame: pd.DataFrame, report: ValidationReport) -> None:
-    power = to_float(frame["power_kw"])
-    bad = has_text(frame["power_kw"]) & ~(np.isfinite(power) & (power >= 0))
-    for record, cp_id, value in frame.loc[bad, ["record", "chargepoint_id", "power_kw"]].itertuples(index=False):
+def _given(values: pd.Series, unusable: pd.Series) -> pd.Series:
+    """Which of the unusable values were given rather than left blank. Only those
+    are looked at, so a clean column costs nothing here."""
+    given = unusable.copy()
+    given[unusable] = has_text(values[unusable]).to_numpy()
+    return given
+
+
+# The cleaners below take a column of the records kept, with their record numbers
+# and ids for the report, and return the cleaned column.
+def _clean_power(values: pd.Series, records: pd.Series, ids: pd.Series, report: ValidationReport) -> pd.Series:
+    power = to_float(values)
+    bad = _given(values, ~(np.isfinite(power) & (power >= 0)))
+    for record, cp_id, value in zip(records[bad], ids[bad], values[bad]):
         report.add(record, "power_kw", tr("Power {value!r} is not a usable number of kW; left empty.").format(value=value), REPAIRED, cp_id)
-    frame["power_kw"] = power.where(~bad)
+    return power.where(~bad)
 
 
-def _clean_connectors(frame: pd.DataFrame, report: ValidationReport) -> None:
-    count = to_float(frame["connectors"])
-    bad = has_text(frame["connectors"]) & ~((count >= 0) & (count <= MAX_CONNECTORS) & (count == count.round()))
-    for record, cp_id, value in frame.loc[bad, ["record", "chargepoint_id", "connectors"]].itertuples(index=False):
+def _clean_connectors(values: pd.Series, records: pd.Series, ids: pd.Series, report: ValidationReport) -> pd.Series:
+    count = to_float(values)
+    bad = _given(values, ~((count >= 0) & (count <= MAX_CONNECTORS) & (count == count.round())))
+    for record, cp_id, value in zip(records[bad], ids[bad], values[bad]):
         report.add(record, "connectors", tr("The number of connectors {value!r} is not a whole number; left empty.").format(value=value), REPAIRED, cp_id)
-    frame["connectors"] = count.where(~bad).astype("Int64")
+    return count.where(~bad).astype("Int64")
 
 
-def _clean_on_street(frame: pd.DataFrame, report: ValidationReport) -> None:
-    flag = text_values(frame["on_street"]).str.lower().map(ON_STREET_WORDS)
-    bad = has_text(frame["on_street"]) & flag.isna()
-    for record, cp_id, value in frame.loc[bad, ["record", "chargepoint_id", "on_street"]].itertuples(index=False):
+def _clean_on_street(values: pd.Series, records: pd.Series, ids: pd.Series, report: ValidationReport) -> pd.Series:
+    texts = _stripped(values)
+    flag = pd.Series([None if text is None else ON_STREET_WORDS.get(text.lower()) for text in texts], index=values.index, dtype="boolean")
+    bad = pd.Series([text is not None for text in texts], index=values.index, dtype=bool) & flag.isna()
+    for record, cp_id, value in zip(records[bad], ids[bad], values[bad]):
         report.add(record, "on_street", tr("On-street {value!r} is not one of yes, no, true, false, 1 or 0; left empty.").format(value=value), REPAIRED, cp_id)
-    frame["on_street"] = flag.astype("boolean")
+    return flag
 
 
 def finalise_chargepoints(raw: pd.DataFrame, report: ValidationReport, *, source: str,
@@ -196,28 +228,43 @@ def finalise_chargepoints(raw: pd.DataFrame, report: ValidationReport, *, source
     import geopandas as gpd
 
     raw = raw.reindex(columns=RAW_COLUMNS).reset_index(drop=True)
-    raw["chargepoint_id"] = text_values(raw["chargepoint_id"])
-    frame = _drop_duplicates(_place(raw, report), report).copy()
+    ids = text_values(raw["chargepoint_id"])
+    latitude, longitude, placed = _place(raw, ids, report)
+    rows = np.flatnonzero(_unique_ids(raw["record"], ids, placed, report))
 
-    easting, northing = wgs84_to_bng(frame["latitude"], frame["longitude"])
+    easting, northing = wgs84_to_bng(latitude.iloc[rows], longitude.iloc[rows])
     in_london, where = _in_london(easting, northing, london_boundary)
-    frame["in_london"] = in_london
     # Asking for London only turns the "outside London" note into a rejection.
     severity, reason = (REJECTED, tr("Outside {where}, and only London was asked for.")) if london_only else (FLAGGED, tr("In the United Kingdom but outside {where}."))
-    for record, cp_id in frame.loc[~in_london, ["record", "chargepoint_id"]].itertuples(index=False):
+    outside = rows[~in_london]
+    for record, cp_id in zip(raw["record"].iloc[outside], ids.iloc[outside]):
         report.add(record, "latitude", reason.format(where=where), severity, cp_id)
     if london_only:
-        frame, easting, northing = frame[in_london], easting[in_london], northing[in_london]
+        rows, easting, northing, in_london = rows[in_london], easting[in_london], northing[in_london], in_london[in_london]
 
-    for column in TEXT_COLUMNS:
-        frame[column] = text_values(frame[column])
-    _clean_power(frame, report)
-    _clean_connectors(frame, report)
-    _clean_on_street(frame, report)
-    frame["speed_band"] = schema.speed_bands(frame["power_kw"])
-    frame["source"] = source
-    frame = frame.reindex(columns=list(schema.CHARGEPOINT_COLUMNS)).astype(schema.CHARGEPOINT_COLUMNS)
-    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=_points(easting, northing), crs=schema.BNG_EPSG)
+    # From here on only the records kept are worked on, a column at a time:
+    # assigning columns into a wide frame would copy the frame every time.
+    def kept(series):
+        return series.iloc[rows].reset_index(drop=True)
+
+    records, ids = kept(raw["record"]), kept(ids)
+    power = _clean_power(kept(raw["power_kw"]), records, ids, report)
+    columns = {
+        "chargepoint_id": ids,
+        "latitude": kept(latitude),
+        "longitude": kept(longitude),
+        "easting": easting,
+        "northing": northing,
+        "power_kw": power,
+        "speed_band": schema.speed_bands(power),
+        "connectors": _clean_connectors(kept(raw["connectors"]), records, ids, report),
+        "on_street": _clean_on_street(kept(raw["on_street"]), records, ids, report),
+        "source": source,
+        "in_london": in_london,
+    }
+    columns.update({column: text_values(kept(raw[column])) for column in TEXT_COLUMNS})
+    frame = pd.DataFrame(columns, columns=list(schema.CHARGEPOINT_COLUMNS)).astype(schema.CHARGEPOINT_COLUMNS)
+    return gpd.GeoDataFrame(frame, geometry=_points(easting, northing), crs=schema.BNG_EPSG)
 
 
 def _points(x, y):

@@ -16,7 +16,7 @@ from ..core.errors import CancelledError, EvChargeError
 from ..core.report import FLAGGED, REPAIRED
 from ..qgis_io.layers import crs
 from ..qgis_io.sources import DATASTORE_PREFIX, DEMO_SOURCE, boundary_from_source, fetch_source
-from .base import EvChargeAlgorithm
+from .base import EvChargeAlgorithm, gc_paused
 
 
 class LoadChargePointsAlgorithm(EvChargeAlgorithm):
@@ -73,7 +73,8 @@ class LoadChargePointsAlgorithm(EvChargeAlgorithm):
             for warning in fetched.warnings:
                 feedback.pushWarning(warning)
             feedback.setProgressText(self.tr("Reading {name}").format(name=fetched.label))
-            result = read_chargepoints(fetched.path, london_only=london_only, london_boundary=boundary)
+            with gc_paused():
+                result = read_chargepoints(fetched.path, london_only=london_only, london_boundary=boundary, source=fetched.label)
         except CancelledError:
             return {}
         except EvChargeError as error:
@@ -81,10 +82,11 @@ class LoadChargePointsAlgorithm(EvChargeAlgorithm):
         feedback.setProgress(50)
 
         report = result.report
-        frame = result.chargepoints.assign(source=fetched.label)
-        report_frame = report.to_frame().assign(source=fetched.label)
-        output = self.write_frame_to_sink(frame, parameters, self.OUTPUT, context, feedback, QgsWkbTypes.Point, crs(schema.BNG_EPSG), (50, 95))
-        report_id = self.write_frame_to_sink(report_frame, parameters, self.REPORT, context, feedback, QgsWkbTypes.NoGeometry, crs(schema.BNG_EPSG), (95, 100))
+        frame, report_frame = result.chargepoints, report.to_frame()
+        with gc_paused():
+            output = self.write_frame_to_sink(frame, parameters, self.OUTPUT, context, feedback, QgsWkbTypes.Point, crs(schema.BNG_EPSG), (50, 95),
+                                              xy=(frame["easting"], frame["northing"]))
+            report_id = self.write_frame_to_sink(report_frame, parameters, self.REPORT, context, feedback, QgsWkbTypes.NoGeometry, crs(schema.BNG_EPSG), (95, 100))
         feedback.pushInfo(self.tr("{loaded:,} loaded, {rejected:,} rejected, {repaired:,} repaired, {flagged:,} flagged.").format(
             loaded=result.loaded, rejected=report.rejected, repaired=report.count(REPAIRED), flagged=report.count(FLAGGED)))
         return {

@@ -70,6 +70,8 @@ def test_loadchargepoints_on_the_real_registry_snapshot(qgis_app, real_data):
     assert points.crs().authid() == "EPSG:27700"
     in_london = sum(1 for f in points.getFeatures() if f["in_london"])
     assert in_london == 677
+    # The points are drawn from the easting/northing columns, so each must sit exactly there.
+    assert all((f.geometry().asPoint().x(), f.geometry().asPoint().y()) == (f["easting"], f["northing"]) for f in points.getFeatures())
     rejected_ids = {f["chargepoint_id"] for f in result["REPORT"].getFeatures() if f["severity"] == "rejected"}
     assert any(i.startswith("d14136bf") for i in rejected_ids)
     assert any(i.startswith("6dada9cb") for i in rejected_ids)

@@ -72,6 +72,31 @@ def test_easting_northing_only():
     point = result.chargepoints.iloc[0]
     assert point["latitude"] == pytest.approx(51.5074, abs=1e-4)
     assert point["longitude"] == pytest.approx(-0.1278, abs=1e-4)
+    assert (point["easting"], point["northing"]) == pytest.approx((530028.7, 180380.1), abs=1e-3)
+
+
+def test_easting_northing_columns_are_the_geometry():
+    result = read_standard_csv(csv_bytes(row("LATLON"), row("BNG", lat="", lon="", east="530028.7", north="180380.1"), row("MCR", lat="53.4808", lon="-2.2426")))
+    points = result.chargepoints
+    assert points["easting"].dtype == points["northing"].dtype == "float64"
+    assert list(points["easting"]) == list(points.geometry.x) and list(points["northing"]) == list(points.geometry.y)
+    assert by_id(result).at["MCR", "easting"] == pytest.approx(384000, abs=1000)
+
+
+def test_numbers_with_spaces_and_decimal_commas():
+    result = read_standard_csv(csv_bytes(row("A", lat=" 51.5074 ", lon='"-0,1278"', power='" 7,4 "'), row("B", power="7")))
+    points = by_id(result)
+    assert (points.at["A", "latitude"], points.at["A", "longitude"], points.at["A", "power_kw"]) == (51.5074, -0.1278, 7.4)
+    assert points.at["B", "power_kw"] == 7.0 and result.report.problems == []
+
+
+def test_blank_rows_and_a_repeated_column_name():
+    header = "chargepoint_id,power_kw,latitude,longitude,power_kw"
+    result = read_standard_csv(csv_bytes("A,7,51.5074,-0.1278,99", " , ,\t, , ", ",,,,", "B,22,51.5074,-0.1278,", header=header))
+    assert list(result.chargepoints["chargepoint_id"]) == ["A", "B"]
+    assert list(result.chargepoints["power_kw"]) == [7.0, 22.0]
+    [warning] = result.report.problems
+    assert (warning.record, warning.field, warning.severity) == (1, "power_kw", WARNING) and "of column 2" in warning.reason
 
 
 def test_utf8_bom_and_windows_1252():

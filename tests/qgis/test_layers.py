@@ -1,0 +1,76 @@
+"""The frame-to-layer bridge: points from x/y, 64-bit integers, and the load's paused collector."""
+import gc
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point, Polygon
+
+pytestmark = pytest.mark.qgis
+
+
+def test_point_geometries_keep_every_coordinate_exactly(qgis_app):
+    from qgis.core import QgsWkbTypes
+
+    from ev_charge_plugin.qgis_io.layers import point_geometries
+
+    x, y = [530028.7, 0.1 + 0.2, -1e-300], [180380.1, 1300000.0, 5e-324]
+    geometries = point_geometries(x, y)
+    assert [geometry.wkbType() for geometry in geometries] == [QgsWkbTypes.Point] * 3
+    assert [(geometry.constGet().x(), geometry.constGet().y()) for geometry in geometries] == list(zip(x, y))
+    assert point_geometries([], []) == []
+
+
+def test_features_from_given_xy_match_features_from_the_shapes(qgis_app):
+    from ev_charge_plugin.qgis_io.layers import features_from_frame, fields_for
+
+    frame = gpd.GeoDataFrame({"name": ["a", None], "count": pd.array([3, None], dtype="Int64")},
+                             geometry=[Point(530000.5, 180000.25), Point(531000, 181000)], crs=27700)
+    fields = fields_for(frame)
+    from_shapes = list(features_from_frame(frame, fields))
+    from_xy = list(features_from_frame(frame, fields, xy=(frame.geometry.x, frame.geometry.y)))
+    assert [f.geometry().asWkt() for f in from_xy] == [f.geometry().asWkt() for f in from_shapes]
+    assert [f.attributes() for f in from_xy] == [f.attributes() for f in from_shapes] == [["a", 3], [None, None]]
+    assert all(f.fields() == fields for f in from_xy)
+
+
+def test_integers_keep_their_values_and_nulls_in_a_64_bit_field(qgis_app):
+    from qgis.PyQt.QtCore import QVariant
+
+    from ev_charge_plugin.qgis_io.layers import memory_layer
+
+    frame = gpd.GeoDataFrame({"connectors": pd.array([2, None, 2**40], dtype="Int64")},
+                             geometry=[Point(530000, 180000)] * 3, crs=27700)
+    layer = memory_layer(frame, "integers")
+    assert layer.fields().field("connectors").type() == QVariant.LongLong
+    assert [f["connectors"] for f in layer.getFeatures()] == [2, None, 2**40]
+    assert layer.dataProvider().lastError() == ""
+
+
+def test_areas_are_still_built_from_their_shapes(qgis_app):
+    from qgis.core import QgsWkbTypes
+
+    from ev_charge_plugin.qgis_io.layers import memory_layer
+
+    square = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
+    layer = memory_layer(gpd.GeoDataFrame({"name": ["square"]}, geometry=[square], crs=27700), "areas")
+    [feature] = layer.getFeatures()
+    assert feature.geometry().wkbType() == QgsWkbTypes.MultiPolygon and feature.geometry().area() == 1.0
+
+
+def test_gc_paused_nests_and_restores_the_collector(qgis_app):
+    from ev_charge_plugin.processing.base import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled(), "a collector switched off before the load stays off"
+    finally:
+        gc.enable()
