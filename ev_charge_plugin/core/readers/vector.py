@@ -64,7 +64,10 @@ def is_british_national_grid(crs) -> bool:
     with warnings.catch_warnings():
         # Exporting to proj parameters loses datum details; only the projection is compared.
         warnings.simplefilter("ignore")
-        parameters = crs.to_dict()
+        try:
+            parameters = crs.to_dict()
+        except ProjError:  # an engineering or local CRS has no PROJ parameters: not BNG
+            return False
     ellipsoid = crs.ellipsoid
     return (
         all(_same(parameters.get(key), value) for key, value in BNG_PARAMETERS.items())
@@ -93,16 +96,25 @@ def _zip_member(archive: str, member: str, layer) -> tuple:
     return f"/vsizip/{Path(archive).resolve().as_posix()}/{candidates[0]}", layer
 
 
-def _gdal_path(path, layer) -> tuple:
-    """The path GDAL should open and the layer to read there, choosing inside zips and multi-layer files."""
+def _layer_names(path: str) -> list:
+    """Layer names in a data source, through whichever GDAL binding geopandas uses."""
+    import geopandas as gpd
+
+    if hasattr(gpd, "list_layers"):  # geopandas 1.0 and newer, which may come without fiona
+        return list(gpd.list_layers(path)["name"])
     import fiona
 
+    return fiona.listlayers(path)
+
+
+def _gdal_path(path, layer) -> tuple:
+    """The path GDAL should open and the layer to read there, choosing inside zips and multi-layer files."""
     text = str(path)
     zipped = ZIP_PATTERN.match(text)
     if zipped and not (zipped.group("member") or "").lower().endswith(LAYER_SUFFIXES):
         text, layer = _zip_member(zipped.group("archive"), zipped.group("member"), layer)
     if layer is None:
-        layers = fiona.listlayers(text)
+        layers = _layer_names(text)
         if len(layers) > 1:
             raise SourceError(tr("{name} holds several layers ({layers}); choose one with layer=.").format(name=PurePosixPath(text).name, layers=", ".join(layers)))
     return text, layer
@@ -123,6 +135,8 @@ def _read_layer(path_or_bytes, layer):
         return gpd.read_file(source, **options), name
     except SourceError:
         raise
+    except ProjError as error:  # newer geopandas (pyogrio) parse the CRS while reading
+        raise SourceError(tr("The layer's coordinate reference system cannot be converted to latitude and longitude: {reason}.").format(reason=error)) from error
     except Exception as error:  # GDAL reports unreadable input through many exception types.
         raise SourceError(tr("{name} is not a vector layer that can be read: {reason}.").format(name=display_name(name), reason=error)) from error
 
