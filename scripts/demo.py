@@ -3,6 +3,7 @@
 Builds the demo dataset, loads its operators' CSV through the same Processing
 algorithm the plugin's dialog runs, and writes everything to the given folder.
 """
+import re
 import sys
 from pathlib import Path
 
@@ -10,6 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ev_charge_plugin.toolbelt.headless import start_qgis, stop_qgis  # noqa: E402
+
+
+def reason_kind(reason: str) -> str:
+    """A report reason without its values, so that like problems count together."""
+    general = re.sub(r"\([^)]*\)|'[^']*'|\b[A-Z]+-\d+\b|-?\d[\d.,]*", "", reason.split(":")[0])
+    return re.sub(r"\s+", " ", general).strip(" .")
 
 
 def render_map(layers, path: Path, size=(1600, 1200)) -> None:
@@ -31,6 +38,7 @@ def render_map(layers, path: Path, size=(1600, 1200)) -> None:
 
 def main(out: Path) -> int:
     import processing
+    from qgis.PyQt.QtGui import QColor
     from qgis.core import QgsVectorLayer
 
     from ev_charge_plugin.qgis_io.symbology import apply_chargepoint_style
@@ -48,7 +56,7 @@ def main(out: Path) -> int:
     points = QgsVectorLayer(load["OUTPUT"], "charge points", "ogr")
     boroughs = QgsVectorLayer(f"{gpkg}|layername=boroughs", "boroughs", "ogr")
     apply_chargepoint_style(points)
-    boroughs.renderer().symbol().setColor(boroughs.renderer().symbol().color().lighter(170))
+    boroughs.renderer().symbol().setColor(QColor("#e8e8e8"))
     render_map([points, boroughs], out / "map.png")
 
     bands = {}
@@ -60,8 +68,7 @@ def main(out: Path) -> int:
     report = QgsVectorLayer(str(out / "data_quality_report.csv"), "report", "ogr")
     for feature in report.getFeatures():
         if feature["severity"] == "rejected":
-            reason = feature["reason"].split(":")[0].split("(")[0].strip()
-            reasons[reason] = reasons.get(reason, 0) + 1
+            reasons[reason_kind(feature["reason"])] = reasons.get(reason_kind(feature["reason"]), 0) + 1
 
     print(f"London EV Charge Points demo (synthetic data) -> {out}/")
     print(f"  {int(load['LOADED']):,} charge points loaded, {int(load['REJECTED']):,} rejected, "
