@@ -5,7 +5,8 @@ from qgis.PyQt.QtWidgets import QAction, QMenu, QPushButton
 from qgis.core import Qgis, QgsApplication, QgsSettings
 
 from .core import i18n
-from .toolbelt.log import log, tr
+from .toolbelt.i18n import tr
+from .toolbelt.log import log
 from .toolbelt.metadata import MENU_TITLE, PLUGIN_ROOT, icon_path, plugin_name
 
 HELP_URL = (PLUGIN_ROOT / "README.md").as_uri()

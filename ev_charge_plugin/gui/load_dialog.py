@@ -20,7 +20,7 @@ from qgis.core import QgsMapLayerProxyModel, QgsSettings
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
 
 from ..qgis_io.sources import DATASTORE_PREFIX, DEMO_SOURCE
-from ..toolbelt.log import tr
+from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
 from ..toolbelt.tasks import AlgorithmRun
 

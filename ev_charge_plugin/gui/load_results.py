@@ -7,7 +7,7 @@ from qgis.core import Qgis, QgsVectorLayer
 from ..qgis_io.layers import set_layer_metadata, write_csv
 from ..qgis_io.project import add_to_plugin_group
 from ..qgis_io.symbology import apply_chargepoint_style
-from ..toolbelt.log import tr
+from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import MENU_TITLE
 
 

@@ -5,7 +5,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout
 from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 
-from ..toolbelt.log import tr
+from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import MENU_TITLE, icon_path
 from ..toolbelt.settings import ENV_CACHE_DIR, ENV_DATASTORE_URL, PluginSettings, default_cache_dir
 
