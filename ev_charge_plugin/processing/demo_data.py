@@ -8,7 +8,6 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from ..core import demo
 from ..core.errors import EvChargeError
 from ..qgis_io.layers import memory_layer, set_layer_metadata, write_gpkg
 from .base import EvChargeAlgorithm
@@ -50,8 +49,11 @@ class DemoDataAlgorithm(EvChargeAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("REJECTED", self.tr("Records rejected")))
 
     def processAlgorithm(self, parameters, context, feedback):
-        from ..core.readers import read_chargepoints
+        # Imported here, not at module level: pandas, scipy and shapely would slow QGIS's start-up.
         from shapely.ops import unary_union
+
+        from ..core import demo
+        from ..core.readers import read_chargepoints
 
         folder = Path(self.parameterAsString(parameters, self.FOLDER, context))
         folder.mkdir(parents=True, exist_ok=True)

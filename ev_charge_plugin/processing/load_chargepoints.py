@@ -11,9 +11,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ..core import schema
 from ..core.errors import CancelledError, EvChargeError
-from ..core.report import FLAGGED, REPAIRED
 from ..qgis_io.layers import crs
 from ..qgis_io.sources import DATASTORE_PREFIX, DEMO_SOURCE, boundary_from_source, fetch_source
 from .base import EvChargeAlgorithm, gc_paused
@@ -61,7 +59,10 @@ class LoadChargePointsAlgorithm(EvChargeAlgorithm):
         self.addOutput(QgsProcessingOutputString("LABEL", self.tr("Where the charge points came from")))
 
     def processAlgorithm(self, parameters, context, feedback):
+        # Imported here, not at module level: pandas and friends would slow QGIS's start-up.
+        from ..core import schema
         from ..core.readers import read_chargepoints
+        from ..core.report import FLAGGED, REPAIRED
 
         source = self.parameterAsString(parameters, self.SOURCE, context).strip()
         if not source:

@@ -5,8 +5,6 @@ from typing import List
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
 
-from ..core import schema
-
 DATASTORE_PREFIX = "datastore:"
 DEMO_SOURCE = "demo"
 # Resource formats a charge point load can read, any of which the Datastore may offer.
@@ -70,6 +68,8 @@ def boundary_from_source(feature_source, context):
     if feature_source is None:
         return None
     from shapely import wkb
+
+    from ..core import schema
 
     target = QgsCoordinateReferenceSystem(f"EPSG:{schema.BNG_EPSG}")
     transform = QgsCoordinateTransform(feature_source.sourceCrs(), target, context.transformContext() if context else QgsProject.instance().transformContext())
