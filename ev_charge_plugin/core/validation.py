@@ -5,6 +5,7 @@ the same way whatever the source. A record that cannot be placed on the map is
 rejected with a reason; nothing is dropped silently.
 """
 import functools
+import struct
 
 import numpy as np
 import pandas as pd
@@ -42,8 +43,9 @@ def to_float(series: pd.Series) -> pd.Series:
     text = series.astype(str)
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     # Most values parse as they are; cleaning only the rest keeps large files fast.
-    retry = numbers.isna() & (text != "")
+    retry = numbers.isna()
     if retry.any():
+        retry &= text != ""
         numbers[retry] = pd.to_numeric(text[retry].str.strip().str.replace(",", ".", regex=False), errors="coerce")
     return numbers
 
@@ -227,7 +229,9 @@ def finalise_chargepoints(raw: pd.DataFrame, report: ValidationReport, *, source
     """
     import geopandas as gpd
 
-    raw = raw.reindex(columns=RAW_COLUMNS).reset_index(drop=True)
+    # Nothing here writes into raw: a reader's frame already in shape is used as it is.
+    if list(raw.columns) != RAW_COLUMNS or not raw.index.equals(pd.RangeIndex(len(raw))):
+        raw = raw.reindex(columns=RAW_COLUMNS).reset_index(drop=True)
     ids = text_values(raw["chargepoint_id"])
     latitude, longitude, placed = _place(raw, ids, report)
     rows = np.flatnonzero(_unique_ids(raw["record"], ids, placed, report))
@@ -245,7 +249,9 @@ def finalise_chargepoints(raw: pd.DataFrame, report: ValidationReport, *, source
     # From here on only the records kept are worked on, a column at a time:
     # assigning columns into a wide frame would copy the frame every time.
     def kept(series):
-        return series.iloc[rows].reset_index(drop=True)
+        series = series.iloc[rows]  # a new series: its index may be replaced
+        series.index = pd.RangeIndex(len(rows))
+        return series
 
     records, ids = kept(raw["record"]), kept(ids)
     power = _clean_power(kept(raw["power_kw"]), records, ids, report)
@@ -263,22 +269,33 @@ def finalise_chargepoints(raw: pd.DataFrame, report: ValidationReport, *, source
         "in_london": in_london,
     }
     columns.update({column: text_values(kept(raw[column])) for column in TEXT_COLUMNS})
-    frame = pd.DataFrame(columns, columns=list(schema.CHARGEPOINT_COLUMNS)).astype(schema.CHARGEPOINT_COLUMNS)
+    frame = pd.DataFrame(columns, columns=list(schema.CHARGEPOINT_COLUMNS)).astype(schema.CHARGEPOINT_COLUMNS, copy=False)
     return gpd.GeoDataFrame(frame, geometry=_points(easting, northing), crs=schema.BNG_EPSG)
 
 
 def _points(x, y):
-    """Point geometries in BNG. Shapely 2 builds them vectorised; on shapely 1.8,
-    geopandas' points_from_xy probes every Point for an array interface, which
-    costs four times as much as building them, so fill the array directly."""
+    """Point geometries in BNG. Shapely 2 builds them vectorised. On shapely 1.8,
+    geopandas' points_from_xy probes every Point for an array interface, and even
+    Point(x, y) in a loop costs 3 us a point: read them all as the parts of one
+    multipoint WKB instead, about a third faster to build and to free."""
     import geopandas as gpd
     import shapely
     from geopandas.array import GeometryArray
-    from shapely.geometry import Point
 
     if int(shapely.__version__.split(".")[0]) >= 2:
         return gpd.points_from_xy(x, y, crs=schema.BNG_EPSG)
+    from shapely import wkb
+
     points = np.empty(len(x), dtype=object)
-    for index, (east, north) in enumerate(zip(np.asarray(x).tolist(), np.asarray(y).tolist())):
-        points[index] = Point(east, north)
+    if len(points):
+        parts = np.empty(len(points), dtype=_WKB_POINT)
+        parts["byte_order"], parts["type"], parts["x"], parts["y"] = 1, 1, x, y
+        multipoint = wkb.loads(struct.pack("<BII", 1, 4, len(parts)) + parts.tobytes())  # 4: multipoint
+        # One at a time: numpy would probe a whole list for the deprecated array interface.
+        for index, point in enumerate(multipoint.geoms):
+            points[index] = point
     return GeometryArray(points, crs=schema.BNG_EPSG)
+
+
+# One point of a little-endian WKB multipoint: byte order, type 1 (point), x, y.
+_WKB_POINT = np.dtype([("byte_order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])

@@ -7,10 +7,7 @@ from itertools import islice
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.core import QgsFeatureSink, QgsProcessingAlgorithm, QgsProcessingException
 
-from ..qgis_io.layers import features_from_frame, fields_for
-
-# Features handed to a sink at once: big enough to keep Python out of the loop,
-# small enough for a responsive progress bar and Cancel button.
+# Features written between two looks at the progress bar and the Cancel button.
 SINK_BATCH = 5000
 
 _gc_lock = threading.Lock()
@@ -62,16 +59,19 @@ class EvChargeAlgorithm(QgsProcessingAlgorithm):
         ``progress`` is the (start, end) share of the algorithm's progress bar this step fills;
         ``xy`` optionally gives a point frame's coordinates (see ``features_from_frame``).
         """
+        from ..qgis_io.layers import features_from_frame, fields_for  # pandas: not at QGIS start-up
+
         fields = fields_for(frame)
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
-        features = features_from_frame(frame, fields, xy)
+        features = features_from_frame(frame, fields, xy, reuse=True)
         total = max(len(frame), 1)
         for done in range(0, len(frame), SINK_BATCH):
             if feedback.isCanceled():
                 break
-            if not sink.addFeatures(list(islice(features, SINK_BATCH)), QgsFeatureSink.FastInsert):
-                raise QgsProcessingException(self.tr("Could not write features to {name}: {error}").format(name=name, error=sink.lastError()))
+            for feature in islice(features, SINK_BATCH):
+                if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+                    raise QgsProcessingException(self.tr("Could not write features to {name}: {error}").format(name=name, error=sink.lastError()))
             feedback.setProgress(progress[0] + (progress[1] - progress[0]) * min(done + SINK_BATCH, total) / total)
         return dest_id

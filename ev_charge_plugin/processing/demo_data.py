@@ -9,7 +9,6 @@ from qgis.core import (
 )
 
 from ..core.errors import EvChargeError
-from ..qgis_io.layers import memory_layer, set_layer_metadata, write_gpkg
 from .base import EvChargeAlgorithm
 
 GPKG_NAME = "demo.gpkg"
@@ -54,6 +53,7 @@ class DemoDataAlgorithm(EvChargeAlgorithm):
 
         from ..core import demo
         from ..core.readers import read_chargepoints
+        from ..qgis_io.layers import memory_layer, set_layer_metadata, write_gpkg
 
         folder = Path(self.parameterAsString(parameters, self.FOLDER, context))
         folder.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,6 @@ from qgis.core import (
 )
 
 from ..core.errors import CancelledError, EvChargeError
-from ..qgis_io.layers import crs
 from ..qgis_io.sources import DATASTORE_PREFIX, DEMO_SOURCE, boundary_from_source, fetch_source
 from .base import EvChargeAlgorithm, gc_paused
 
@@ -63,6 +62,7 @@ class LoadChargePointsAlgorithm(EvChargeAlgorithm):
         from ..core import schema
         from ..core.readers import read_chargepoints
         from ..core.report import FLAGGED, REPAIRED
+        from ..qgis_io.layers import crs
 
         source = self.parameterAsString(parameters, self.SOURCE, context).strip()
         if not source:

@@ -34,6 +34,47 @@ def test_features_from_given_xy_match_features_from_the_shapes(qgis_app):
     assert all(f.fields() == fields for f in from_xy)
 
 
+def test_a_reused_feature_fills_a_sink_like_fresh_features(qgis_app):
+    from qgis.core import QgsFeatureSink, QgsVectorLayer
+
+    from ev_charge_plugin.qgis_io.layers import features_from_frame, fields_for
+
+    frame = gpd.GeoDataFrame({"name": ["a", None, "c"], "count": pd.array([3, None, 5], dtype="Int64")},
+                             geometry=[Point(530000.5, 180000.25), Point(531000, 181000), Point(532000, 182000)], crs=27700)
+    fields = fields_for(frame)
+    reused = list(features_from_frame(frame, fields, reuse=True))
+    assert all(feature is reused[0] for feature in reused)
+    layer = QgsVectorLayer("Point?crs=EPSG:27700", "reused", "memory")
+    layer.dataProvider().addAttributes(fields.toList())
+    layer.updateFields()
+    for feature in features_from_frame(frame, fields, reuse=True):
+        assert layer.dataProvider().addFeature(feature, QgsFeatureSink.FastInsert)
+    fresh = list(features_from_frame(frame, fields))
+    assert [f.attributes() for f in layer.getFeatures()] == [f.attributes() for f in fresh] == [["a", 3], [None, None], ["c", 5]]
+    assert [f.geometry().asWkt() for f in layer.getFeatures()] == [f.geometry().asWkt() for f in fresh]
+
+
+def test_repeated_values_are_shared_and_keep_their_types_and_nulls(qgis_app):
+    from qgis.PyQt.QtCore import QVariant
+
+    from ev_charge_plugin.qgis_io.layers import memory_layer
+
+    rows = 40  # enough repeats for the columns' values to be shared between features
+    frame = gpd.GeoDataFrame({
+        "band": pd.array(["slow", "fast", None, "slow"] * (rows // 4), dtype="string"),
+        "flag": pd.array([True, None, False, True] * (rows // 4), dtype="boolean"),
+        "unique": pd.array([f"id-{i}" for i in range(rows)], dtype="string"),
+        "count": pd.array([2, None, 2**40, 2] * (rows // 4), dtype="Int64"),
+    }, geometry=[Point(530000 + i, 180000) for i in range(rows)], crs=27700)
+    layer = memory_layer(frame, "shared")
+    assert [field.type() for field in layer.fields()] == [QVariant.String, QVariant.Bool, QVariant.String, QVariant.LongLong]
+    assert [f.attributes() for f in layer.getFeatures()] == [
+        [band, flag, unique, count] for band, flag, unique, count in zip(
+            ["slow", "fast", None, "slow"] * (rows // 4), [True, None, False, True] * (rows // 4),
+            [f"id-{i}" for i in range(rows)], [2, None, 2**40, 2] * (rows // 4))]
+    assert layer.dataProvider().lastError() == ""
+
+
 def test_integers_keep_their_values_and_nulls_in_a_64_bit_field(qgis_app):
     from qgis.PyQt.QtCore import QVariant
 

@@ -83,6 +83,17 @@ def test_easting_northing_columns_are_the_geometry():
     assert by_id(result).at["MCR", "easting"] == pytest.approx(384000, abs=1000)
 
 
+def test_points_are_independent_of_the_frame_that_made_them():
+    import pickle
+
+    result = read_standard_csv(csv_bytes(row("A"), row("B", lat="", lon="", east="530028.7", north="180380.1")))
+    points, xy = list(result.chargepoints.geometry), list(zip(result.chargepoints["easting"], result.chargepoints["northing"]))
+    del result
+    assert [point.geom_type for point in points] == ["Point", "Point"]
+    assert [(point.x, point.y) for point in points] == xy
+    assert [pickle.loads(pickle.dumps(point)).wkt for point in points] == [point.wkt for point in points]
+
+
 def test_numbers_with_spaces_and_decimal_commas():
     result = read_standard_csv(csv_bytes(row("A", lat=" 51.5074 ", lon='"-0,1278"', power='" 7,4 "'), row("B", power="7")))
     points = by_id(result)
