@@ -220,3 +220,62 @@ def test_whole_file_failures():
         read_standard_csv(ROOT / "no-such-file.csv")
     with pytest.raises(SourceError, match="binary"):
         read_standard_csv(b"PK\x03\x04\x00\x00binary")
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\n1,2\n",
+    "a,b\n1,2",
+    "a;b\n\n1;2\n\n\n",
+    "a,b\n \n1,\u2028x\n,\n",
+    "a,b,c\n1,2\x0c3\x0b\n\x854,5\n",
+], ids=["final-break", "no-final-break", "blank-lines", "spaces-and-line-separator", "other-breaks"])
+def test_text_without_quotes_is_split_as_the_csv_module_splits_it(text):
+    import csv
+    import io
+
+    from ev_charge_plugin.core.readers._common import _delimiter, csv_rows
+
+    assert csv_rows(text.encode("utf-8"), "x") == list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
+
+
+def test_a_field_beyond_the_csv_modules_limit_is_refused_without_quotes_too():
+    with pytest.raises(SourceError, match="field larger than field limit"):
+        read_standard_csv(("chargepoint_id,latitude\n" + "x" * 200_000 + ",51.5\n").encode())
+
+
+def test_line_breaks_do_not_change_what_is_read():
+    rows = (row("A", name=" Site "), "", row("B", lat="530028.7", lon="180380.1"), row("A"), "C,broken", row("D", power="7,4"))
+    unix, windows = read_standard_csv(csv_bytes(*rows, newline="\n")), read_standard_csv(csv_bytes(*rows))
+    pd.testing.assert_frame_equal(unix.chargepoints, windows.chargepoints)
+    pd.testing.assert_frame_equal(unix.report.to_frame(), windows.report.to_frame())
+
+
+def test_text_values_whether_or_not_a_column_is_all_text():
+    from ev_charge_plugin.core.validation import text_values
+
+    assert text_values(pd.Series([" a ", "", "  ", "b"], dtype=object)).tolist() == ["a", pd.NA, pd.NA, "b"]
+    mixed = text_values(pd.Series([" a ", "", None, float("nan"), 7, "b "], dtype=object))
+    assert mixed.dtype == "string" and mixed.tolist() == ["a", pd.NA, pd.NA, pd.NA, "7", "b"]
+
+
+def test_points_match_points_made_one_by_one():
+    import copy
+
+    from shapely.geometry import Point
+
+    result = read_standard_csv(csv_bytes(row("A"), row("B", lat="", lon="", east="530028.7", north="180380.1")))
+    points = list(result.chargepoints.geometry)
+    expected = [Point(x, y) for x, y in zip(result.chargepoints["easting"], result.chargepoints["northing"])]
+    del result
+    assert [point.wkb for point in points] == [point.wkb for point in expected]
+    assert [copy.deepcopy(point).wkb for point in points] == [point.wkb for point in expected]
+    assert all(point.equals(other) and not point.is_empty for point, other in zip(points, expected))
+
+
+def test_on_street_spellings_are_each_read_wherever_they_occur():
+    spellings = [" Yes", "no", "", "maybe", "TRUE", "  ", "yes", "maybe", "0"]
+    result = read_standard_csv(csv_bytes(*(row(f"S{index}", on_street=spelling) for index, spelling in enumerate(spellings))))
+    flags = by_id(result)["on_street"]
+    assert [flags[f"S{index}"] for index in range(len(spellings))] == [True, False, pd.NA, pd.NA, True, pd.NA, True, pd.NA, False]
+    assert flags.dtype == "boolean"
+    assert sorted(problem.record for problem in result.report.problems if problem.field == "on_street") == [5, 9]

