@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from ev_charge_plugin.toolbelt.headless import start_qgis, stop_qgis  # noqa: E402
 
 POINTS = 25_000
-REPEATS = 7
+REPEATS = 11
 TARGET_RATIO = 2.0
 
 
