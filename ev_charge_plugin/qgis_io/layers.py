@@ -3,7 +3,6 @@
 Fields are typed from the pandas dtypes so that a layer keeps integers, booleans
 and numbers as such (a planner filtering ``power_kw >= 50`` must not compare text).
 """
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from qgis.core import (
 )
 
 from ..core import schema
+from ..core.validation import multipoint_wkb
 
 _QVARIANT_OF_KIND = {"i": QVariant.LongLong, "u": QVariant.LongLong, "f": QVariant.Double, "b": QVariant.Bool, "M": QVariant.DateTime}
 
@@ -95,10 +95,6 @@ _SHARED_TYPES = {
 _SHARE_EVERY = 16
 
 
-# One point of a WKB multipoint: byte order, geometry type, x, y (numpy packs it without padding).
-_WKB_POINT = np.dtype([("byte_order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
-
-
 def point_geometries(x, y) -> list:
     """A point QgsGeometry per x/y pair.
 
@@ -107,10 +103,8 @@ def point_geometries(x, y) -> list:
     """
     if not len(x):
         return []
-    parts = np.empty(len(x), dtype=_WKB_POINT)
-    parts["byte_order"], parts["type"], parts["x"], parts["y"] = 1, QgsWkbTypes.Point, x, y
     multipoint = QgsGeometry()
-    multipoint.fromWkb(struct.pack("<BII", 1, QgsWkbTypes.MultiPoint, len(parts)) + parts.tobytes())
+    multipoint.fromWkb(multipoint_wkb(x, y))
     return multipoint.asGeometryCollection()
 
 
