@@ -302,11 +302,31 @@ def _points(x, y):
         # directly: shapely 1.8 sets each through a slow Python __setattr__, which
         # made building 25,000 points take 50 ms instead of 17.
         handle, part = multipoint._geom, lgeos.GEOSGetGeometryN
+        part_class = _borrowed_point_class(Point)
         for index in range(len(points)):
-            point = Point.__new__(Point)
+            point = part_class.__new__(part_class)
             point.__dict__.update(__geom__=part(handle, index), _other_owned=True, _is_empty=False, _ndim=2, __p__=multipoint)
             points[index] = point  # one at a time: numpy would probe a whole list for the deprecated array interface
     return GeometryArray(points, crs=schema.BNG_EPSG)
+
+
+@functools.lru_cache(maxsize=None)
+def _borrowed_point_class(point_class):
+    """Shapely 1.8 Points that borrow their GEOS part from a multipoint.
+
+    Freeing a shapely 1.8 Point resets three attributes through its slow Python
+    __setattr__, a third of the cost of a 25,000-point load's frame; a borrowed
+    part has nothing of its own to destroy, so it only drops its references.
+    Copies and pickles come back as plain Points that own their geometry.
+    """
+    class BorrowedPoint(point_class):
+        def __del__(self):
+            self.__dict__.clear()
+
+        def __reduce__(self):
+            return (point_class, (), self.wkb)
+
+    return BorrowedPoint
 
 
 # One point of a little-endian WKB multipoint: byte order, type 1 (point), x, y.

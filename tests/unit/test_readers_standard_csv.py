@@ -84,6 +84,8 @@ def test_easting_northing_columns_are_the_geometry():
 
 
 def test_points_are_independent_of_the_frame_that_made_them():
+    import copy
+    import gc
     import pickle
 
     result = read_standard_csv(csv_bytes(row("A"), row("B", lat="", lon="", east="530028.7", north="180380.1")))
@@ -92,6 +94,11 @@ def test_points_are_independent_of_the_frame_that_made_them():
     assert [point.geom_type for point in points] == ["Point", "Point"]
     assert [(point.x, point.y) for point in points] == xy
     assert [pickle.loads(pickle.dumps(point)).wkt for point in points] == [point.wkt for point in points]
+    # Copies own their geometry: they outlive the points they were made from.
+    copies = [copy.deepcopy(point) for point in points]
+    del points
+    gc.collect()
+    assert [(type(point).__name__, point.x, point.y) for point in copies] == [("Point", x, y) for x, y in xy]
 
 
 def test_numbers_with_spaces_and_decimal_commas():
