@@ -30,6 +30,19 @@ def dialog(qtbot, qgis_app, tmp_path, monkeypatch):
     QgsProject.instance().clear()
 
 
+def choose_dataset(dialog, httpserver, monkeypatch, slug="borough-charge-points"):
+    """Serve a Datastore-shaped dataset holding CSV and choose it in the dialog."""
+    httpserver.expect_request(f"/api/dataset/{slug}").respond_with_json({"id": slug, "resources": {
+        "r1": {"title": "Charge points CSV", "format": "csv", "order": 0, "check_timestamp": "2024-05-01T10:00:00",
+               "url": httpserver.url_for(f"/download/{slug}/r1/points.csv")},
+    }})
+    httpserver.expect_request(f"/download/{slug}/r1/points.csv").respond_with_data(CSV.encode(), content_type="text/csv")
+    monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
+    dialog.datastore_radio.setChecked(True)
+    dialog.dataset_combo.setEditText(slug)
+    return slug
+
+
 def run_and_wait(qtbot, dialog):
     with qtbot.waitSignal(dialog.finished_loading, timeout=120000) as blocker:
         qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
@@ -87,15 +100,7 @@ def test_cancel_stops_the_load(qtbot, dialog):
 
 
 def test_datastore_load_through_qgis_network_stack(qtbot, dialog, httpserver, monkeypatch, tmp_path):
-    slug = "borough-charge-points"
-    httpserver.expect_request(f"/api/dataset/{slug}").respond_with_json({"id": slug, "resources": {
-        "r1": {"title": "Charge points CSV", "format": "csv", "order": 0, "check_timestamp": "2024-05-01T10:00:00",
-               "url": httpserver.url_for(f"/download/{slug}/r1/points.csv")},
-    }})
-    httpserver.expect_request(f"/download/{slug}/r1/points.csv").respond_with_data(CSV.encode(), content_type="text/csv")
-    monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
-    dialog.datastore_radio.setChecked(True)
-    dialog.dataset_combo.setEditText(slug)
+    slug = choose_dataset(dialog, httpserver, monkeypatch)
     outcome, results, _, _ = run_and_wait(qtbot, dialog)
     assert outcome == LOADED, dialog.status_label.text()
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
@@ -126,16 +131,7 @@ def test_report_saves_as_csv_with_every_problem(qtbot, dialog, tmp_path):
 
 
 def test_datastore_failure_falls_back_to_the_cached_copy_with_a_warning(qtbot, dialog, httpserver, monkeypatch):
-    slug = "borough-charge-points"
-    download = f"/download/{slug}/r1/points.csv"
-    httpserver.expect_request(f"/api/dataset/{slug}").respond_with_json({"id": slug, "resources": {
-        "r1": {"title": "Charge points CSV", "format": "csv", "order": 0, "check_timestamp": "2024-05-01T10:00:00",
-               "url": httpserver.url_for(download)},
-    }})
-    httpserver.expect_request(download).respond_with_data(CSV.encode(), content_type="text/csv")
-    monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
-    dialog.datastore_radio.setChecked(True)
-    dialog.dataset_combo.setEditText(slug)
+    slug = choose_dataset(dialog, httpserver, monkeypatch)
     assert run_and_wait(qtbot, dialog)[0] == LOADED
 
     httpserver.clear()
