@@ -7,7 +7,7 @@ import os
 import time
 
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
-from qgis.PyQt.QtWidgets import QAction, QApplication, QToolBar
+from qgis.PyQt.QtWidgets import QAction, QApplication, QPushButton, QToolBar
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject
 from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
 
@@ -35,6 +35,11 @@ def state():
     }
 
 
+def attribute_tables():
+    """Titles of the open attribute table windows (QGIS names each after its layer id)."""
+    return [w.windowTitle() for w in QApplication.topLevelWidgets() if w.objectName().startswith("QgsAttributeTableDialog") and w.isVisible()]
+
+
 def wait_for(predicate, seconds=90):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -59,7 +64,15 @@ try:
     finished = wait_for(lambda: dialog.run is None)
     layers = {layer.name(): layer.featureCount() for layer in QgsProject.instance().mapLayers().values()}
     bar_texts = [item.text() for item in iface.messageBar().items()]
-    seen["load"] = {"finished": finished, "layers": layers, "status": dialog.status_label.text(), "bar": bar_texts}
+    # The summary's "Open report" button opens the report's attribute table.
+    buttons = [button for item in iface.messageBar().items() for button in item.findChildren(QPushButton) if button.text() == "Open report"]
+    tables_before = len(attribute_tables())
+    for button in buttons:
+        button.click()
+    flush()
+    tables = attribute_tables()
+    seen["load"] = {"finished": finished, "layers": layers, "status": dialog.status_label.text(), "bar": bar_texts,
+                    "open_report_buttons": len(buttons), "new_tables": tables[tables_before:]}
     shots = os.environ.get("EVCHARGE_E2E_SHOTS")  # folder for the README's screenshots
     if shots:
         dialog.grab().save(os.path.join(shots, "load_dialog.png"))

@@ -51,10 +51,11 @@ def test_demo_load_through_the_dialog_adds_layers_and_reports(desktop):
     load = desktop["load"]
     assert load["finished"]
     assert load["layers"].get("Charge points: Demo charge points (synthetic)") == 3468
-    # 32 rejected plus the repaired and flagged records
-    assert load["layers"].get("Data-quality report: Demo charge points (synthetic)", 0) >= 32
+    assert load["layers"].get("Data-quality report: Demo charge points (synthetic)") == 40  # 32 rejected, 8 repaired
     assert load["status"] == "3,468 loaded, 32 rejected."
     assert "3,468 loaded, 32 rejected" in load["bar"]
+    assert load["open_report_buttons"] == 1
+    assert len(load["new_tables"]) == 1 and "Data-quality report" in load["new_tables"][0]
 
 
 @pytest.mark.parametrize("moment", ["after_unload", "after_second_unload"])
