@@ -19,7 +19,6 @@ def add_load_results(results, context):
     points.setName(tr("Charge points: {source}").format(source=label))
     report.setName(tr("Data-quality report: {source}").format(source=label))
     apply_chargepoint_style(points)
-    points.dataProvider().createSpatialIndex()
     description = tr("{loaded:,} charge points loaded from {source}; {rejected:,} records rejected (see the data-quality report).").format(
         loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]), source=label)
     set_layer_metadata(points, points.name(), description)
