@@ -18,13 +18,13 @@ class FetchedSource:
     warnings: List[str] = field(default_factory=list)
 
 
-def datastore_client(settings=None):
+def datastore_client():
     """A DatastoreClient wired to QGIS's network stack and the user's settings."""
     from ..core.datastore import DatastoreClient
     from ..toolbelt.settings import PluginSettings
     from .network import QgisTransport
 
-    settings = settings or PluginSettings.load()
+    settings = PluginSettings.load()
     return DatastoreClient(
         base_url=settings.effective_datastore_url(),
         transport=QgisTransport(authcfg=settings.authcfg or None),
@@ -67,9 +67,11 @@ def boundary_from_source(feature_source, context):
     """Union of a polygon source's features as one shapely geometry in EPSG:27700, or None."""
     if feature_source is None:
         return None
+    import geopandas as gpd
     from shapely import wkb
 
     from ..core import schema
+    from ..core.areas import london_boundary_from
 
     target = QgsCoordinateReferenceSystem(f"EPSG:{schema.BNG_EPSG}")
     transform = QgsCoordinateTransform(feature_source.sourceCrs(), target, context.transformContext() if context else QgsProject.instance().transformContext())
@@ -82,6 +84,4 @@ def boundary_from_source(feature_source, context):
         shapes.append(wkb.loads(bytes(geometry.asWkb())))
     if not shapes:
         return None
-    from shapely.ops import unary_union
-
-    return unary_union(shapes)
+    return london_boundary_from(gpd.GeoDataFrame(geometry=shapes, crs=schema.BNG_EPSG))
