@@ -30,6 +30,14 @@ def dialog(qtbot, qgis_app, tmp_path, monkeypatch):
     QgsProject.instance().clear()
 
 
+def choose_file(dialog, tmp_path):
+    """Write CSV to a file and choose it in the dialog."""
+    path = tmp_path / "points.csv"
+    path.write_text(CSV, encoding="utf-8")
+    dialog.file_radio.setChecked(True)
+    dialog.file_widget.setFilePath(str(path))
+
+
 def choose_dataset(dialog, httpserver, monkeypatch, slug="borough-charge-points"):
     """Serve a Datastore-shaped dataset holding CSV and choose it in the dialog."""
     httpserver.expect_request(f"/api/dataset/{slug}").respond_with_json({"id": slug, "resources": {
@@ -50,10 +58,7 @@ def run_and_wait(qtbot, dialog):
 
 
 def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path):
-    path = tmp_path / "points.csv"
-    path.write_text(CSV, encoding="utf-8")
-    dialog.file_radio.setChecked(True)
-    dialog.file_widget.setFilePath(str(path))
+    choose_file(dialog, tmp_path)
     outcome, results, context, message = run_and_wait(qtbot, dialog)
     assert outcome == LOADED
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
@@ -113,10 +118,7 @@ def test_report_saves_as_csv_with_every_problem(qtbot, dialog, tmp_path):
 
     from ev_charge_plugin.qgis_io.layers import write_csv
 
-    path = tmp_path / "points.csv"
-    path.write_text(CSV, encoding="utf-8")
-    dialog.file_radio.setChecked(True)
-    dialog.file_widget.setFilePath(str(path))
+    choose_file(dialog, tmp_path)
     _, results, context, _ = run_and_wait(qtbot, dialog)
     _, report = add_load_results(results, context)
     target = tmp_path / "report.csv"
