@@ -11,6 +11,7 @@ from shapely.ops import unary_union
 
 from ev_charge_plugin.core import demo, schema
 from ev_charge_plugin.core.report import REJECTED, REPAIRED, ValidationReport
+from ev_charge_plugin.core.usage import USAGE_COLUMNS
 from ev_charge_plugin.core.validation import finalise_chargepoints
 
 # Written out independently of the module, from the ONS register of codes.
@@ -248,7 +249,7 @@ def test_demo_csv_through_the_standard_reader(data, loaded, tmp_path):
 def test_usage_covers_every_good_chargepoint_for_four_quarters(data, loaded):
     chargepoints, _report = loaded
     usage = data.usage
-    assert list(usage.columns) == demo.USAGE_COLUMNS
+    assert list(usage.columns) == USAGE_COLUMNS
     assert len(usage) == 3468 * 4
     assert set(usage["chargepoint_id"]) == set(chargepoints["chargepoint_id"])
     assert not usage.duplicated(["chargepoint_id", "period_start"]).any()
