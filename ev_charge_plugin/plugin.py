@@ -105,20 +105,20 @@ class EvChargePlugin:
 
         if self.load_dialog is None:
             self.load_dialog = LoadChargePointsDialog(self.iface.mainWindow())
-            self.load_dialog.finished_loading.connect(self.on_loaded)
+            self.load_dialog.finished_run.connect(self.on_loaded)
         self.load_dialog.show()
         self.load_dialog.raise_()
         self.load_dialog.activateWindow()
 
     def on_loaded(self, outcome, results, context, message):
-        from .gui.load_dialog import FAILED, LOADED
+        from .gui.task_dialog import FAILED, SUCCEEDED
         from .gui.load_results import add_load_results, save_report_csv
 
         bar = self.iface.messageBar()
         if outcome == FAILED:
             bar.pushMessage(MENU_TITLE, message, Qgis.Critical, 0)
             log(message, Qgis.Critical)
-        if outcome != LOADED:
+        if outcome != SUCCEEDED:
             return
 
         points, report = add_load_results(results, context)

@@ -1,28 +1,11 @@
 """Load charge points...: choose a source, run the load as a task, show progress."""
-from qgis.PyQt.QtCore import pyqtSignal
-from qgis.PyQt.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QRadioButton,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
 from qgis.core import QgsMapLayerProxyModel, QgsSettings
-from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+from qgis.gui import QgsMapLayerComboBox
 
-from ..qgis_io.sources import DATASTORE_PREFIX, DEMO_SOURCE
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
-from ..toolbelt.tasks import AlgorithmRun
+from .task_dialog import SourceChooser, TaskDialog
 
 ALGORITHM_ID = "evcharge:loadchargepoints"
 # (label, slug) of London Datastore datasets that hold charge points.
@@ -40,54 +23,15 @@ FILE_FILTER = ";;".join((
     "All files (*)",
 ))
 REMEMBERED = f"{SETTINGS_GROUP}/load_dialog"
-LOADED, FAILED, CANCELLED = "loaded", "failed", "cancelled"
 
 
-class LoadChargePointsDialog(QDialog):
-    """Non-modal: the user can pan the map while a download runs."""
-
-    # outcome (LOADED, FAILED or CANCELLED), results, context (owns the result layers), message
-    finished_loading = pyqtSignal(str, dict, object, str)
+class LoadChargePointsDialog(TaskDialog):
+    ALGORITHM_ID = ALGORITHM_ID
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("EvChargeLoadDialog")
-        self.setWindowTitle(tr("Load charge points"))
-        self.run = None
-        self._build()
-        self._restore()
-        self._update_enabled()
-
-    # -- layout ---------------------------------------------------------------
-    def _build(self):
-        self.datastore_radio = QRadioButton(tr("London &Datastore dataset"))
-        self.file_radio = QRadioButton(tr("&File from an operator or the registry"))
-        self.demo_radio = QRadioButton(tr("D&emo data (synthetic, works offline)"))
-        self.source_group = QButtonGroup(self)
-        for button in (self.datastore_radio, self.file_radio, self.demo_radio):
-            self.source_group.addButton(button)
-            button.toggled.connect(self._update_enabled)
-
-        self.dataset_combo = QComboBox()
-        self.dataset_combo.setEditable(True)
-        self.dataset_combo.setObjectName("datasetCombo")
-        for label, slug in DATASTORE_PRESETS:
-            self.dataset_combo.addItem(f"{label} ({slug})", slug)
-        self.dataset_combo.lineEdit().setPlaceholderText(tr("dataset slug or https://data.london.gov.uk/dataset/..."))
-        self.dataset_combo.setToolTip(tr("Choose a preset, or type any dataset slug or dataset address."))
-
-        self.file_widget = QgsFileWidget()
-        self.file_widget.setObjectName("fileWidget")
-        self.file_widget.setFilter(FILE_FILTER)
-        self.file_widget.setDialogTitle(tr("Charge point file"))
-
-        source_box = QGroupBox(tr("Source"))
-        source_layout = QFormLayout(source_box)
-        source_layout.addRow(self.datastore_radio)
-        source_layout.addRow(tr("Dataset"), self.dataset_combo)
-        source_layout.addRow(self.file_radio)
-        source_layout.addRow(tr("File"), self.file_widget)
-        source_layout.addRow(self.demo_radio)
+        super().__init__(tr("Load charge points"), "EvChargeLoadDialog", parent)
+        self.source_chooser = SourceChooser(tr("Source"), DATASTORE_PRESETS, FILE_FILTER, tr("Charge point file"))
+        self.source_chooser.file_radio.setText(tr("&File from an operator or the registry"))
 
         self.london_only_check = QCheckBox(tr("Keep &London only (reject points outside Greater London)"))
         self.boundary_combo = QgsMapLayerComboBox()
@@ -100,41 +44,17 @@ class LoadChargePointsDialog(QDialog):
         options_layout.addRow(self.london_only_check)
         options_layout.addRow(tr("London boundary"), self.boundary_combo)
 
-        self.help_browser = QTextBrowser()
-        self.help_browser.setOpenExternalLinks(True)
-        self.help_browser.setHtml(self._help_html())
-        self.help_browser.setMinimumWidth(260)
-
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 100)
-        self.progress_bar.setValue(0)
-        self.status_label = QLabel(tr("Ready."))
-        self.status_label.setWordWrap(True)
-
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        self.run_button = self.buttons.addButton(tr("&Run"), QDialogButtonBox.AcceptRole)
-        self.run_button.setDefault(True)
-        self.cancel_button = self.buttons.addButton(tr("&Cancel"), QDialogButtonBox.RejectRole)
-        self.cancel_button.setEnabled(False)
-        self.run_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.buttons.button(QDialogButtonBox.Close).clicked.connect(self.close)
-
         inputs = QWidget()
         inputs_layout = QVBoxLayout(inputs)
         inputs_layout.setContentsMargins(0, 0, 0, 0)
-        inputs_layout.addWidget(source_box)
+        inputs_layout.addWidget(self.source_chooser)
         inputs_layout.addWidget(options_box)
         inputs_layout.addStretch(1)
-        top = QHBoxLayout()
-        top.addWidget(inputs, 3)
-        top.addWidget(self.help_browser, 2)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.buttons)
+        self.build(inputs, self._help_html())
         self.resize(780, 420)
+        self.source_chooser.restore(REMEMBERED)
+        self.london_only_check.setChecked(QgsSettings().value(f"{REMEMBERED}/london_only", False, type=bool))
+        self._update_enabled()
 
     def _help_html(self):
         return tr(
@@ -154,111 +74,27 @@ class LoadChargePointsDialog(QDialog):
             "points</i>, for models and batch runs.</p>"
         )
 
-    # -- state ----------------------------------------------------------------
-    def _restore(self):
-        settings = QgsSettings()
-        kind = settings.value(f"{REMEMBERED}/kind", "demo", type=str)
-        {"datastore": self.datastore_radio, "file": self.file_radio}.get(kind, self.demo_radio).setChecked(True)
-        dataset = settings.value(f"{REMEMBERED}/dataset", "", type=str)
-        if dataset:
-            index = self.dataset_combo.findData(dataset)
-            if index >= 0:
-                self.dataset_combo.setCurrentIndex(index)
-            else:
-                self.dataset_combo.setEditText(dataset)
-        self.file_widget.setFilePath(settings.value(f"{REMEMBERED}/file", "", type=str))
-        self.london_only_check.setChecked(settings.value(f"{REMEMBERED}/london_only", False, type=bool))
+    def remember(self):
+        self.source_chooser.remember(REMEMBERED)
+        QgsSettings().setValue(f"{REMEMBERED}/london_only", self.london_only_check.isChecked())
 
-    def _remember(self):
-        settings = QgsSettings()
-        settings.setValue(f"{REMEMBERED}/kind", self.source_kind())
-        settings.setValue(f"{REMEMBERED}/dataset", self.dataset())
-        settings.setValue(f"{REMEMBERED}/file", self.file_widget.filePath())
-        settings.setValue(f"{REMEMBERED}/london_only", self.london_only_check.isChecked())
+    def set_running(self, running):
+        self.source_chooser.set_running(running)
 
-    def source_kind(self) -> str:
-        if self.datastore_radio.isChecked():
-            return "datastore"
-        return "file" if self.file_radio.isChecked() else "demo"
+    def problem(self):
+        return "" if self.source_chooser.source() else tr("Choose a dataset or a file first.")
 
-    def dataset(self) -> str:
-        text = self.dataset_combo.currentText().strip()
-        index = self.dataset_combo.findText(text)
-        return self.dataset_combo.itemData(index) if index >= 0 else text
-
-    def source(self) -> str:
-        kind = self.source_kind()
-        if kind == "datastore":
-            return DATASTORE_PREFIX + self.dataset() if self.dataset() else ""
-        if kind == "file":
-            return self.file_widget.filePath().strip()
-        return DEMO_SOURCE
+    def description(self):
+        return tr("Load charge points: {source}").format(source=self.source_chooser.source())
 
     def parameters(self) -> dict:
         return {
-            "SOURCE": self.source(),
+            "SOURCE": self.source_chooser.source(),
             "LONDON_ONLY": self.london_only_check.isChecked(),
             "BOUNDARY": self.boundary_combo.currentLayer(),
             "OUTPUT": "TEMPORARY_OUTPUT",
             "REPORT": "TEMPORARY_OUTPUT",
         }
 
-    def _update_enabled(self):
-        running = self.run is not None
-        self.dataset_combo.setEnabled(self.datastore_radio.isChecked() and not running)
-        self.file_widget.setEnabled(self.file_radio.isChecked() and not running)
-        self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-
-    # -- running --------------------------------------------------------------
-    def start(self):
-        source = self.source()
-        if not source:
-            self.status_label.setText(tr("Choose a dataset or a file first."))
-            return
-        self._remember()
-        self.run = AlgorithmRun(ALGORITHM_ID, self.parameters(), tr("Load charge points: {source}").format(source=source), self)
-        self.run.progressChanged.connect(lambda value: self.progress_bar.setValue(int(value)))
-        self.run.messageChanged.connect(self.status_label.setText)
-        self.run.finished.connect(self._finished)
-        self.progress_bar.setValue(0)
-        self.status_label.setText(tr("Loading {source}...").format(source=source))
-        self._update_enabled()
-        self.run.start()
-
-    def cancel(self):
-        if self.run is not None:
-            self.status_label.setText(tr("Cancelling..."))
-            self.run.cancel()
-
-    def _finished(self, successful, results, context, log):
-        cancelled = self.run.feedback.isCanceled()
-        self.run = None
-        self._update_enabled()
-        if cancelled:
-            outcome, message = CANCELLED, tr("Cancelled: nothing was added to the project.")
-            self.progress_bar.setValue(0)
-        elif successful:
-            outcome, message = LOADED, tr("{loaded:,} loaded, {rejected:,} rejected.").format(
-                loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]))
-            self.progress_bar.setValue(100)
-        else:
-            outcome, message = FAILED, tr("The load failed: {reason}").format(reason=_last_error(log))
-        self.status_label.setText(message)
-        self.finished_loading.emit(outcome, results, context, message)
-
-    def reject(self):
-        """Escape cancels a running load first, and closes the dialog only when idle."""
-        if self.run is not None:
-            self.cancel()
-        else:
-            super().reject()
-
-    def closeEvent(self, event):
-        self.cancel()
-        super().closeEvent(event)
-
-
-def _last_error(log: str) -> str:
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    return lines[-1] if lines else tr("see the QGIS log for details.")
+    def success_message(self, results):
+        return tr("{loaded:,} loaded, {rejected:,} rejected.").format(loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]))

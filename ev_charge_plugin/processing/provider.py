@@ -4,7 +4,9 @@ from qgis.core import QgsProcessingProvider
 
 from ..toolbelt.metadata import icon_path, plugin_version
 from .demo_data import DemoDataAlgorithm
+from .import_usage import ImportUsageAlgorithm
 from .load_chargepoints import LoadChargePointsAlgorithm
+from .utilisation import UtilisationAlgorithm
 
 PROVIDER_ID = "evcharge"
 
@@ -26,5 +28,5 @@ class EvChargeProvider(QgsProcessingProvider):
         return plugin_version()
 
     def loadAlgorithms(self):
-        for algorithm in (LoadChargePointsAlgorithm(), DemoDataAlgorithm()):
+        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), DemoDataAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -2,6 +2,8 @@
 from qgis.core import QgsProject
 
 GROUP_NAME = "EV Charge Points"
+# A layer's legend title (metric and period), set on its layer-tree node for print layouts' legends.
+LEGEND_TITLE = "evcharge/legend_title"
 
 
 def plugin_group(project=None):
@@ -15,4 +17,6 @@ def add_to_plugin_group(layer, project=None, visible=True):
     project.addMapLayer(layer, False)
     node = plugin_group(project).insertLayer(0, layer)
     node.setItemVisibilityChecked(visible)
+    if layer.customProperty(LEGEND_TITLE):
+        node.setCustomProperty("legend/title-label", layer.customProperty(LEGEND_TITLE))
     return layer

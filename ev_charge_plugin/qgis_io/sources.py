@@ -9,6 +9,9 @@ DATASTORE_PREFIX = "datastore:"
 DEMO_SOURCE = "demo"
 # Resource formats a charge point load can read, any of which the Datastore may offer.
 CHARGEPOINT_FORMATS = ("gpkg", "geopackage", "geojson", "json", "csv", "zip", "shp")
+# ... and a usage import: returns and session files are CSV, OCPI CDRs JSON.
+USAGE_FORMATS = ("csv", "json")
+CHARGEPOINTS, USAGE = "chargepoints", "usage"
 
 
 @dataclass
@@ -33,10 +36,11 @@ def datastore_client():
     )
 
 
-def fetch_source(source: str, feedback, progress=(0, 100)) -> FetchedSource:
+def fetch_source(source: str, feedback, progress=(0, 100), kind: str = CHARGEPOINTS) -> FetchedSource:
+    """The local file behind ``source``; ``kind`` (CHARGEPOINTS or USAGE) picks the Datastore formats and the demo file."""
     start, end = progress
     if source.lower() == DEMO_SOURCE:
-        return _demo_source()
+        return _demo_source(kind)
     if source.lower().startswith(DATASTORE_PREFIX):
         slug = source[len(DATASTORE_PREFIX):].strip()
 
@@ -46,21 +50,22 @@ def fetch_source(source: str, feedback, progress=(0, 100)) -> FetchedSource:
 
         feedback.setProgressText(f"London Datastore: {slug}")
         download = datastore_client().download(
-            slug, CHARGEPOINT_FORMATS, progress=report_progress, cancelled=feedback.isCanceled)
+            slug, USAGE_FORMATS if kind == USAGE else CHARGEPOINT_FORMATS, progress=report_progress, cancelled=feedback.isCanceled)
         warnings = [download.warning] if download.warning else []
         title = download.resource.get("title") or download.path.name
         return FetchedSource(download.path, f"London Datastore: {slug} ({title})", warnings)
     return FetchedSource(Path(source), Path(source.replace("/vsizip/", "")).name)
 
 
-def _demo_source() -> FetchedSource:
-    from ..core.demo import build_demo, write_demo_csv
+def _demo_source(kind: str) -> FetchedSource:
+    from ..core.demo import LAYER_NAMES, build_demo, write_demo_csv, write_demo_usage_return
     from ..toolbelt.settings import PluginSettings
 
     folder = PluginSettings.load().effective_cache_dir() / "demo"
     folder.mkdir(parents=True, exist_ok=True)
-    path = write_demo_csv(build_demo(), folder)
-    return FetchedSource(path, "Demo charge points (synthetic)")
+    if kind == USAGE:
+        return FetchedSource(write_demo_usage_return(build_demo(), folder), LAYER_NAMES["usage"])
+    return FetchedSource(write_demo_csv(build_demo(), folder), LAYER_NAMES["charge_points"])
 
 
 def boundary_from_source(feature_source, context):

@@ -59,7 +59,7 @@ try:
     QgsProject.instance().setCrs(QgsCoordinateReferenceSystem("EPSG:27700"))  # a London user's project
     load_action.trigger()
     dialog = plugins[PLUGIN].load_dialog
-    dialog.demo_radio.setChecked(True)
+    dialog.source_chooser.demo_radio.setChecked(True)
     dialog.run_button.click()
     finished = wait_for(lambda: dialog.run is None)
     layers = {layer.name(): layer.featureCount() for layer in QgsProject.instance().mapLayers().values()}

@@ -3,7 +3,8 @@ import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.core import QgsCategorizedSymbolRenderer, QgsProject
 
-from ev_charge_plugin.gui.load_dialog import CANCELLED, FAILED, LOADED, LoadChargePointsDialog
+from ev_charge_plugin.gui.load_dialog import LoadChargePointsDialog
+from ev_charge_plugin.gui.task_dialog import CANCELLED, FAILED, SUCCEEDED
 from ev_charge_plugin.gui.load_results import add_load_results
 
 pytestmark = pytest.mark.qgis
@@ -34,8 +35,8 @@ def choose_file(dialog, tmp_path):
     """Write CSV to a file and choose it in the dialog."""
     path = tmp_path / "points.csv"
     path.write_text(CSV, encoding="utf-8")
-    dialog.file_radio.setChecked(True)
-    dialog.file_widget.setFilePath(str(path))
+    dialog.source_chooser.file_radio.setChecked(True)
+    dialog.source_chooser.file_widget.setFilePath(str(path))
 
 
 def choose_dataset(dialog, httpserver, monkeypatch, slug="borough-charge-points"):
@@ -46,13 +47,13 @@ def choose_dataset(dialog, httpserver, monkeypatch, slug="borough-charge-points"
     }})
     httpserver.expect_request(f"/download/{slug}/r1/points.csv").respond_with_data(CSV.encode(), content_type="text/csv")
     monkeypatch.setenv("EVCHARGE_DATASTORE_URL", httpserver.url_for("/").rstrip("/"))
-    dialog.datastore_radio.setChecked(True)
-    dialog.dataset_combo.setEditText(slug)
+    dialog.source_chooser.datastore_radio.setChecked(True)
+    dialog.source_chooser.dataset_combo.setEditText(slug)
     return slug
 
 
 def run_and_wait(qtbot, dialog):
-    with qtbot.waitSignal(dialog.finished_loading, timeout=120000) as blocker:
+    with qtbot.waitSignal(dialog.finished_run, timeout=120000) as blocker:
         qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
     return blocker.args
 
@@ -60,7 +61,7 @@ def run_and_wait(qtbot, dialog):
 def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path):
     choose_file(dialog, tmp_path)
     outcome, results, context, message = run_and_wait(qtbot, dialog)
-    assert outcome == LOADED
+    assert outcome == SUCCEEDED
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
     assert dialog.status_label.text() == message == "4 loaded, 1 rejected."
     assert dialog.progress_bar.value() == 100
@@ -76,38 +77,38 @@ def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path
 
 
 def test_missing_file_fails_with_a_message_and_adds_nothing(qtbot, dialog, tmp_path):
-    dialog.file_radio.setChecked(True)
-    dialog.file_widget.setFilePath(str(tmp_path / "missing.csv"))
+    dialog.source_chooser.file_radio.setChecked(True)
+    dialog.source_chooser.file_widget.setFilePath(str(tmp_path / "missing.csv"))
     outcome, _, _, message = run_and_wait(qtbot, dialog)
     assert outcome == FAILED
     assert dialog.status_label.text() == message
-    assert message.startswith("The load failed:")
+    assert message.startswith("Load charge points failed:")
     assert "missing.csv" in dialog.status_label.text()
     assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
 
 def test_empty_dataset_asks_for_one(dialog):
-    dialog.datastore_radio.setChecked(True)
-    dialog.dataset_combo.setEditText("")
+    dialog.source_chooser.datastore_radio.setChecked(True)
+    dialog.source_chooser.dataset_combo.setEditText("")
     dialog.run_button.click()
     assert dialog.run is None
     assert dialog.status_label.text() == "Choose a dataset or a file first."
 
 
 def test_cancel_stops_the_load(qtbot, dialog):
-    dialog.demo_radio.setChecked(True)
-    with qtbot.waitSignal(dialog.finished_loading, timeout=120000) as blocker:
+    dialog.source_chooser.demo_radio.setChecked(True)
+    with qtbot.waitSignal(dialog.finished_run, timeout=120000) as blocker:
         dialog.run_button.click()
         assert dialog.cancel_button.isEnabled() and not dialog.run_button.isEnabled()
         qtbot.keyClick(dialog, Qt.Key_Escape)  # Escape cancels a running load
     assert blocker.args[0] == CANCELLED
-    assert dialog.status_label.text() == "Cancelled: nothing was added to the project."
+    assert dialog.status_label.text() == "Cancelled: nothing was changed."
 
 
 def test_datastore_load_through_qgis_network_stack(qtbot, dialog, httpserver, monkeypatch, tmp_path):
     slug = choose_dataset(dialog, httpserver, monkeypatch)
     outcome, results, _, _ = run_and_wait(qtbot, dialog)
-    assert outcome == LOADED, dialog.status_label.text()
+    assert outcome == SUCCEEDED, dialog.status_label.text()
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
     assert [request.path for request, _ in httpserver.log] == [f"/api/dataset/{slug}", f"/download/{slug}/r1/points.csv"]
     assert results["WARNINGS"] == ""
@@ -134,12 +135,12 @@ def test_report_saves_as_csv_with_every_problem(qtbot, dialog, tmp_path):
 
 def test_datastore_failure_falls_back_to_the_cached_copy_with_a_warning(qtbot, dialog, httpserver, monkeypatch):
     slug = choose_dataset(dialog, httpserver, monkeypatch)
-    assert run_and_wait(qtbot, dialog)[0] == LOADED
+    assert run_and_wait(qtbot, dialog)[0] == SUCCEEDED
 
     httpserver.clear()
     httpserver.expect_request(f"/api/dataset/{slug}").respond_with_data("down for maintenance", status=503)
     outcome, results, _, _ = run_and_wait(qtbot, dialog)
-    assert outcome == LOADED
+    assert outcome == SUCCEEDED
     assert (results["LOADED"], results["REJECTED"]) == (4, 1)
     assert "cached" in results["WARNINGS"].lower()
     assert "503" in results["WARNINGS"]

@@ -1,0 +1,144 @@
+"""evcharge:utilisation - utilisation metrics per charge point for a period, from the history archive."""
+from pathlib import Path
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFile,
+    QgsWkbTypes,
+)
+
+from ..core.errors import EvChargeError
+from .base import EvChargeAlgorithm, gc_paused
+
+# The charge point attributes carried onto the output, before the period, sums and metrics.
+ATTRIBUTES = ["chargepoint_id", "name", "operator", "power_kw", "speed_band", "connectors", "connector_types",
+              "status", "on_street", "scheme", "in_london"]
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Styles the output once Processing adds it to the project (on the GUI thread)."""
+
+    def __init__(self, metric: str, start, end, by_period: bool):
+        super().__init__()
+        self.metric, self.start, self.end, self.by_period = metric, start, end, by_period
+
+    def postProcessLayer(self, layer, context, feedback):
+        from ..qgis_io.symbology import RendererSettings, style_by_utilisation
+
+        style_by_utilisation(layer, self.metric, self.start, self.end, RendererSettings.load(), temporal=self.by_period)
+
+
+class UtilisationAlgorithm(EvChargeAlgorithm):
+    ARCHIVE = "ARCHIVE"
+    PERIOD_START = "PERIOD_START"
+    PERIOD_END = "PERIOD_END"
+    BY_PERIOD = "BY_PERIOD"
+    METRIC = "METRIC"
+    OUTPUT = "OUTPUT"
+
+    def __init__(self):
+        super().__init__()
+        self.post_processor = None  # Processing keeps only a pointer: the algorithm owns it
+
+    def name(self):
+        return "utilisation"
+
+    def displayName(self):
+        return self.tr("Utilisation per charge point")
+
+    def group(self):
+        return self.tr("Usage")
+
+    def groupId(self):
+        return "usage"
+
+    def shortHelpString(self):
+        from ..core.utilisation import metrics
+
+        definitions = "".join(f"<li><b>{metric.key}</b>: {metric.long}</li>" for metric in metrics().values())
+        return self.tr(
+            "Computes utilisation per charge point from the history archive, for the periods that lie "
+            "wholly inside <b>Period start</b> (inclusive) to <b>Period end</b> (exclusive); empty means "
+            "every archived period. Every metric is computed from summed hours, sessions and energy, and "
+            "the sums are in the output too, so areas can be summed the same way. Charge points with no "
+            "usage in the period are kept, with empty metrics.\n\n"
+            "<b>One feature per period</b>: one point per charge point per archived period, with "
+            "period_start/period_end, so QGIS's temporal controller can step through the periods.\n\n"
+            "<b>Style by</b>: the metric the loaded layer is styled by.<ul>{definitions}</ul>"
+        ).format(definitions=definitions)
+
+    def initAlgorithm(self, config=None):
+        from ..core.utilisation import METRIC_KEYS
+
+        self.addParameter(QgsProcessingParameterFile(self.ARCHIVE, self.tr("History archive (GeoPackage)"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterDateTime(self.PERIOD_START, self.tr("Period start"), QgsProcessingParameterDateTime.Date, optional=True))
+        self.addParameter(QgsProcessingParameterDateTime(self.PERIOD_END, self.tr("Period end (exclusive)"), QgsProcessingParameterDateTime.Date, optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(self.BY_PERIOD, self.tr("One feature per period (for the temporal controller)"), defaultValue=False))
+        self.addParameter(QgsProcessingParameterEnum(self.METRIC, self.tr("Style by"), list(METRIC_KEYS), defaultValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Utilisation"), QgsProcessing.TypeVectorPoint))
+        self.addOutput(QgsProcessingOutputNumber("CHARGEPOINTS", self.tr("Charge points")))
+        self.addOutput(QgsProcessingOutputNumber("WITH_USAGE", self.tr("Charge points with usage in the period")))
+        self.addOutput(QgsProcessingOutputString("PERIOD", self.tr("Period")))
+
+    def _date(self, parameters, name, context):
+        # parameterAsDate arrived after QGIS 3.22; a Date parameter's value is a QDateTime there.
+        value = self.parameterAsDateTime(parameters, name, context)
+        return value.date().toPyDate() if value is not None and value.isValid() else None
+
+    def processAlgorithm(self, parameters, context, feedback):
+        import pandas as pd
+
+        from ..core import schema
+        from ..core.archive import Archive
+        from ..core.usage import period_label
+        from ..core.utilisation import METRIC_KEYS, utilisation, utilisation_by_period
+        from ..qgis_io.layers import crs
+
+        path = self.parameterAsFile(parameters, self.ARCHIVE, context)
+        if not path or not Path(path).is_file():
+            raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
+        start, end = self._date(parameters, self.PERIOD_START, context), self._date(parameters, self.PERIOD_END, context)
+        if start and end and end <= start:
+            raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
+        by_period = self.parameterAsBool(parameters, self.BY_PERIOD, context)
+        metric = METRIC_KEYS[self.parameterAsEnum(parameters, self.METRIC, context)]
+
+        feedback.setProgressText(self.tr("Reading the history archive"))
+        try:
+            with Archive(path) as archive:
+                chargepoints = archive.chargepoints()
+                usage = archive.usage()
+        except EvChargeError as error:
+            raise QgsProcessingException(str(error)) from error
+        if usage.empty:
+            raise QgsProcessingException(self.tr("The history archive holds no usage yet: import a usage return first."))
+        feedback.setProgress(30)
+        start = pd.Timestamp(start) if start else usage["period_start"].min()
+        end = pd.Timestamp(end) if end else usage["period_end"].max()
+
+        with gc_paused():
+            if by_period:
+                metrics = utilisation_by_period(usage, chargepoints, start, end)
+            else:
+                metrics = utilisation(usage, chargepoints, start, end).assign(period_start=start, period_end=end)
+            frame = chargepoints[ATTRIBUTES + ["easting", "northing"]].merge(metrics, on="chargepoint_id", how="right")
+            feedback.setProgress(50)
+            xy = (frame.pop("easting"), frame.pop("northing"))
+            output = self.write_frame_to_sink(frame, parameters, self.OUTPUT, context, feedback, QgsWkbTypes.Point, crs(schema.BNG_EPSG), (50, 100), xy=xy)
+
+        label = period_label(start, end)
+        if context.willLoadLayerOnCompletion(output):
+            self.post_processor = StyleOnLoad(metric, start, end, by_period)
+            context.layerToLoadOnCompletionDetails(output).setPostProcessor(self.post_processor)
+        with_usage = metrics.loc[metrics["available_hours"].notna(), "chargepoint_id"].nunique()
+        feedback.pushInfo(self.tr("{label}: {count:,} charge points, {with_usage:,} with usage.").format(label=label, count=len(chargepoints), with_usage=with_usage))
+        return {self.OUTPUT: output, "CHARGEPOINTS": len(chargepoints), "WITH_USAGE": with_usage, "PERIOD": label}
+
