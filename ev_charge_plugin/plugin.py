@@ -21,6 +21,8 @@ class EvChargePlugin:
         self.actions = []
         self.options_factory = None
         self.load_dialog = None
+        self.import_dialog = None
+        self.style_dialog = None
         self.translator = None
         self._install_translator()
 
@@ -53,6 +55,8 @@ class EvChargePlugin:
         self.toolbar.setObjectName("EvChargePointsToolbar")
 
         self._add_action("load.svg", tr("Load charge points..."), self.show_load_dialog, tr("Load charge points from the London Datastore, a file or the demo data"), toolbar=True)
+        self._add_action("import_usage.svg", tr("Import usage..."), self.show_import_dialog, tr("Add a usage return, session file or OCPI CDRs to the history archive"), toolbar=True)
+        self._add_action("style_utilisation.svg", tr("Style by utilisation..."), self.show_style_dialog, tr("Style charge points by a utilisation metric for a period"), toolbar=True)
         self.menu.addSeparator()
         self._add_action("settings.svg", tr("Settings..."), self.show_settings, tr("Datastore address, cache, timeout and API key"))
         self._add_action("help.svg", tr("Help"), self.show_help, tr("How to use {name}").format(name=plugin_name()))
@@ -73,10 +77,11 @@ class EvChargePlugin:
         return action
 
     def unload(self):
-        if self.load_dialog is not None:
-            self.load_dialog.cancel()
-            self.load_dialog.deleteLater()
-            self.load_dialog = None
+        for dialog in (self.load_dialog, self.import_dialog, self.style_dialog):
+            if dialog is not None:
+                dialog.cancel()
+                dialog.deleteLater()
+        self.load_dialog = self.import_dialog = self.style_dialog = None
         for action in self.actions:
             self.iface.removeToolBarIcon(action)
             action.deleteLater()
@@ -100,39 +105,97 @@ class EvChargePlugin:
             self.translator = None
 
     # -- actions ----------------------------------------------------------------
+    @staticmethod
+    def _show(dialog):
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
     def show_load_dialog(self):
         from .gui.load_dialog import LoadChargePointsDialog
 
         if self.load_dialog is None:
             self.load_dialog = LoadChargePointsDialog(self.iface.mainWindow())
             self.load_dialog.finished_run.connect(self.on_loaded)
-        self.load_dialog.show()
-        self.load_dialog.raise_()
-        self.load_dialog.activateWindow()
+        self._show(self.load_dialog)
+
+    def show_import_dialog(self):
+        from .gui.import_dialog import ImportUsageDialog
+
+        if self.import_dialog is None:
+            self.import_dialog = ImportUsageDialog(self.iface.mainWindow())
+            self.import_dialog.finished_run.connect(self.on_imported)
+        self._show(self.import_dialog)
+
+    def show_style_dialog(self):
+        from .gui.import_dialog import project_archive
+        from .gui.style_dialog import StyleByUtilisationDialog
+
+        if self.style_dialog is None:
+            self.style_dialog = StyleByUtilisationDialog(self.iface.mainWindow())
+            self.style_dialog.finished_run.connect(self.on_styled)
+        else:
+            # The archive may have been chosen or added to since the dialog was last open.
+            self.style_dialog.archive_widget.setFilePath(project_archive())
+            self.style_dialog.load_periods()
+        self._show(self.style_dialog)
+
+    def _report_failure(self, outcome, message) -> bool:
+        """Show a failed run's message; True when the run succeeded."""
+        from .gui.task_dialog import FAILED, SUCCEEDED
+
+        if outcome == FAILED:
+            self.iface.messageBar().pushMessage(MENU_TITLE, message, Qgis.Critical, 0)
+            log(message, Qgis.Critical)
+        return outcome == SUCCEEDED
+
+    def on_imported(self, outcome, results, context, message):
+        from .gui.load_results import add_report_layer, save_report_csv
+
+        if not self._report_failure(outcome, message):
+            return
+        bar = self.iface.messageBar()
+        report = add_report_layer(context.takeResultLayer(results["REPORT"]), tr("Import report: {source}").format(source=self.import_dialog.usage_chooser.source()),
+                                  tr("Every rejected or repaired row of the import, with its line, field and reason."))
+        self._push_with_buttons(message, Qgis.Warning if results["REJECTED"] else Qgis.Success, (
+            (tr("Open report"), lambda: self.iface.showAttributeTable(report)),
+            (tr("Save report as CSV..."), lambda: save_report_csv(report, self.iface.mainWindow(), bar)),
+            (tr("Style by utilisation..."), self.show_style_dialog)))
+
+    def _push_with_buttons(self, message, level, buttons):
+        """A message-bar line that stays until closed, with (text, callback) buttons."""
+        bar = self.iface.messageBar()
+        widget = bar.createMessage(MENU_TITLE, message)
+        for text, callback in buttons:
+            button = QPushButton(text, widget)
+            button.clicked.connect(callback)
+            widget.layout().addWidget(button)
+        bar.pushWidget(widget, level, 0)
+
+    def on_styled(self, outcome, results, context, message):
+        from .gui.style_results import add_utilisation_layer
+
+        if not self._report_failure(outcome, message):
+            return
+        start, end, by_period = self.style_dialog.period()
+        add_utilisation_layer(results, context, self.style_dialog.renderer_settings(), start, end, by_period,
+                              self.iface.mapCanvas().temporalController())
+        self.iface.messageBar().pushMessage(MENU_TITLE, message, Qgis.Success, 10)
 
     def on_loaded(self, outcome, results, context, message):
-        from .gui.task_dialog import FAILED, SUCCEEDED
         from .gui.load_results import add_load_results, save_report_csv
 
         bar = self.iface.messageBar()
-        if outcome == FAILED:
-            bar.pushMessage(MENU_TITLE, message, Qgis.Critical, 0)
-            log(message, Qgis.Critical)
-        if outcome != SUCCEEDED:
+        if not self._report_failure(outcome, message):
             return
 
         points, report = add_load_results(results, context)
         for warning in filter(None, results.get("WARNINGS", "").split("\n")):
             bar.pushMessage(MENU_TITLE, warning, Qgis.Warning, 15)
         summary = tr("{loaded:,} loaded, {rejected:,} rejected").format(loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]))
-        widget = bar.createMessage(MENU_TITLE, summary)
-        open_button = QPushButton(tr("Open report"), widget)
-        open_button.clicked.connect(lambda: self.iface.showAttributeTable(report))
-        save_button = QPushButton(tr("Save report as CSV..."), widget)
-        save_button.clicked.connect(lambda: save_report_csv(report, self.iface.mainWindow(), bar))
-        widget.layout().addWidget(open_button)
-        widget.layout().addWidget(save_button)
-        bar.pushWidget(widget, Qgis.Warning if results["REJECTED"] else Qgis.Success, 0)
+        self._push_with_buttons(summary, Qgis.Warning if results["REJECTED"] else Qgis.Success, (
+            (tr("Open report"), lambda: self.iface.showAttributeTable(report)),
+            (tr("Save report as CSV..."), lambda: save_report_csv(report, self.iface.mainWindow(), bar))))
         if points.featureCount():
             self.iface.mapCanvas().setExtent(points.extent().buffered(500))
             self.iface.mapCanvas().refresh()

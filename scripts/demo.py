@@ -1,7 +1,9 @@
 """`make demo`: the plugin's main job, headless, on the built-in demo data.
 
-Builds the demo dataset, loads its operators' CSV through the same Processing
-algorithm the plugin's dialog runs, and writes everything to the given folder.
+Builds the demo dataset, loads its operators' CSV, imports their quarterly usage
+return into a history archive and styles the charge points by occupancy, all
+through the same Processing algorithms the plugin's dialogs run, and writes
+everything to the given folder.
 """
 import re
 import sys
@@ -41,7 +43,8 @@ def main(out: Path) -> int:
     from qgis.PyQt.QtGui import QColor
     from qgis.core import QgsVectorLayer
 
-    from ev_charge_plugin.qgis_io.symbology import apply_chargepoint_style
+    from ev_charge_plugin.core.utilisation import metrics
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, apply_chargepoint_style, style_by_utilisation
 
     out.mkdir(parents=True, exist_ok=True)
     demo = processing.run("evcharge:demodata", {"FOLDER": str(out)})
@@ -53,11 +56,34 @@ def main(out: Path) -> int:
         "REPORT": str(out / "data_quality_report.csv"),
     })
 
+    # Each run starts a fresh archive, so the figures below are the same every time.
+    archive = out / "history.gpkg"
+    archive.unlink(missing_ok=True)
+    imported = processing.run("evcharge:importusage", {
+        "INPUT": demo["USAGE_CSV"], "CHARGEPOINTS": demo["CSV"], "ARCHIVE": str(archive),
+        "REPORT": str(out / "import_report.csv"),
+    })
+    again = processing.run("evcharge:importusage", {
+        "INPUT": demo["USAGE_CSV"], "CHARGEPOINTS": demo["CSV"], "ARCHIVE": str(archive), "REPORT": "TEMPORARY_OUTPUT",
+    })
+    quarter = ("2024-07-01", "2024-10-01")
+    utilisation = processing.run("evcharge:utilisation", {
+        "ARCHIVE": str(archive), "PERIOD_START": quarter[0], "PERIOD_END": quarter[1],
+        "OUTPUT": str(out / "utilisation_q3_2024.gpkg"),
+    })
+
     points = QgsVectorLayer(load["OUTPUT"], "charge points", "ogr")
     boroughs = QgsVectorLayer(f"{gpkg}|layername=boroughs", "boroughs", "ogr")
+    used = QgsVectorLayer(utilisation["OUTPUT"], "utilisation", "ogr")
     apply_chargepoint_style(points)
     boroughs.renderer().symbol().setColor(QColor("#e8e8e8"))
     render_map([points, boroughs], out / "map.png")
+    style_by_utilisation(used, "occupancy_pct", *quarter, RendererSettings())
+    render_map([used, boroughs], out / "map_occupancy_q3_2024.png")
+    totals = {name: 0.0 for name in ("occupied_hours", "available_hours", "previous_occupied_hours", "previous_available_hours", "sessions", "days")}
+    for feature in used.getFeatures():
+        for name in totals:
+            totals[name] += feature[name] or 0.0
 
     bands = {}
     operators = {}
@@ -76,9 +102,16 @@ def main(out: Path) -> int:
     print("  by speed band: " + ", ".join(f"{band} {count:,}" for band, count in sorted(bands.items(), key=lambda item: -item[1])))
     print("  by operator:   " + ", ".join(f"{name} {count:,}" for name, count in sorted(operators.items(), key=lambda item: -item[1])))
     print("  rejected for:  " + "; ".join(f"{reason} ({count})" for reason, count in sorted(reasons.items(), key=lambda item: -item[1])))
-    for name in ("demo.gpkg", "demo_chargepoints.csv", "charge_points.gpkg", "data_quality_report.csv", "map.png"):
+    print("  import:        " + imported["SUMMARY"])
+    print("  again:         " + again["SUMMARY"])
+    occupancy = 100.0 * totals["occupied_hours"] / totals["available_hours"]
+    previous = 100.0 * totals["previous_occupied_hours"] / totals["previous_available_hours"]
+    print(f"  {utilisation['PERIOD']}, all London ({metrics()['occupancy_pct'].short.rstrip('.')}): occupancy {occupancy:.1f}% "
+          f"({occupancy - previous:+.1f} points on the quarter before), {totals['sessions'] / totals['days']:.2f} sessions per charge point per day")
+    for name in ("demo.gpkg", "demo_chargepoints.csv", "demo_usage_return.csv", "charge_points.gpkg", "data_quality_report.csv",
+                 "history.gpkg", "import_report.csv", "utilisation_q3_2024.gpkg", "map.png", "map_occupancy_q3_2024.png"):
         print(f"  wrote {out / name}")
-    del points, boroughs, report
+    del points, boroughs, report, used
     return 0
 
 

@@ -17,15 +17,21 @@ def add_load_results(results, context):
     report = context.takeResultLayer(results["REPORT"])
     label = results["LABEL"]
     points.setName(tr("Charge points: {source}").format(source=label))
-    report.setName(tr("Data-quality report: {source}").format(source=label))
     apply_chargepoint_style(points)
     description = tr("{loaded:,} charge points loaded from {source}; {rejected:,} records rejected (see the data-quality report).").format(
         loaded=int(results["LOADED"]), rejected=int(results["REJECTED"]), source=label)
     set_layer_metadata(points, points.name(), description)
-    set_layer_metadata(report, report.name(), tr("Every rejected, repaired or flagged record, with its line or feature number, field and reason."))
-    add_to_plugin_group(report, visible=False)
+    add_report_layer(report, tr("Data-quality report: {source}").format(source=label),
+                     tr("Every rejected, repaired or flagged record, with its line or feature number, field and reason."))
     add_to_plugin_group(points)
     return points, report
+
+
+def add_report_layer(report: QgsVectorLayer, name: str, description: str) -> QgsVectorLayer:
+    """A report table, named and described, into the plugin's group (unchecked: it has no map to draw)."""
+    report.setName(name)
+    set_layer_metadata(report, name, description)
+    return add_to_plugin_group(report, visible=False)
 
 
 def save_report_csv(report: QgsVectorLayer, parent=None, message_bar=None) -> None:

@@ -33,7 +33,8 @@ class DemoDataAlgorithm(EvChargeAlgorithm):
         return self.tr(
             "Writes the synthetic demo dataset into <i>demo.gpkg</i> in the chosen folder: "
             "layers <i>charge_points</i>, <i>usage</i>, <i>boroughs</i> and <i>wards</i>. "
-            "The 33 boroughs carry their real names and GSS codes, but the geography, the "
+            "Beside it go the operators' charge point CSV and their quarterly usage return, in the "
+            "plugin's data standard, ready for Load charge points and Import usage. The 33 boroughs carry their real names and GSS codes, but the geography, the "
             "charge points and their usage are invented, and every layer says so. The charge "
             "points go through the same loader as real data, from the operators' CSV written "
             "beside the GeoPackage, so the demo shows a data-quality report too. The same "
@@ -44,6 +45,7 @@ class DemoDataAlgorithm(EvChargeAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile("GPKG", self.tr("Demo GeoPackage")))
         self.addOutput(QgsProcessingOutputFile("CSV", self.tr("Demo operators' charge point CSV")))
+        self.addOutput(QgsProcessingOutputFile("USAGE_CSV", self.tr("Demo operators' quarterly usage return")))
         self.addOutput(QgsProcessingOutputNumber("LOADED", self.tr("Charge points loaded")))
         self.addOutput(QgsProcessingOutputNumber("REJECTED", self.tr("Records rejected")))
 
@@ -60,6 +62,7 @@ class DemoDataAlgorithm(EvChargeAlgorithm):
         feedback.setProgressText(self.tr("Generating the synthetic demo data"))
         data = demo.build_demo()
         csv_path = demo.write_demo_csv(data, folder)
+        usage_path = demo.write_demo_usage_return(data, folder)
         feedback.setProgress(30)
         try:
             loaded = read_chargepoints(csv_path, london_boundary=unary_union(list(data.boroughs.geometry)))
@@ -78,4 +81,4 @@ class DemoDataAlgorithm(EvChargeAlgorithm):
         feedback.setProgress(100)
         feedback.pushInfo(self.tr("{loaded:,} demo charge points loaded, {rejected:,} rejected by design.").format(
             loaded=loaded.loaded, rejected=loaded.rejected))
-        return {"GPKG": str(gpkg), "CSV": str(csv_path), "LOADED": loaded.loaded, "REJECTED": loaded.rejected}
+        return {"GPKG": str(gpkg), "CSV": str(csv_path), "USAGE_CSV": str(usage_path), "LOADED": loaded.loaded, "REJECTED": loaded.rejected}

@@ -62,8 +62,9 @@ class ImportUsageAlgorithm(EvChargeAlgorithm):
         for name, description in (("IMPORTED", self.tr("Usage rows new to the archive")),
                                   ("REPLACED", self.tr("Usage rows that replaced older ones")),
                                   ("UNCHANGED", self.tr("Usage rows the archive already held")),
-                                  ("REJECTED", self.tr("Records rejected")),
-                                  ("REGISTERED", self.tr("Charge points registered"))):
+                                  ("REJECTED", self.tr("Usage records rejected")),
+                                  ("REGISTERED", self.tr("Charge points registered")),
+                                  ("CHARGEPOINTS_REJECTED", self.tr("Charge point records rejected"))):
             self.addOutput(QgsProcessingOutputNumber(name, description))
         self.addOutput(QgsProcessingOutputString("SUMMARY", self.tr("Import summary")))
 
@@ -107,18 +108,19 @@ class ImportUsageAlgorithm(EvChargeAlgorithm):
             raise QgsProcessingException(str(error)) from error
 
         report = result.report
+        rejected = report.rejected
+        chargepoints_rejected = sum(1 for problem in chargepoint_problems or () if problem.severity == REJECTED)
         if chargepoint_problems:
             report.problems[:0] = chargepoint_problems
         report_id = self.write_frame_to_sink(report.to_frame(), parameters, self.REPORT, context, feedback, QgsWkbTypes.NoGeometry, crs(schema.BNG_EPSG), (95, 100))
         summary = result.summary
-        rejected = sum(1 for problem in report.problems if problem.severity == REJECTED)
         if summary.already_imported_at:
             text = self.tr("{name} was already imported on {when}; the archive is unchanged.").format(name=fetched.label, when=summary.already_imported_at)
         else:
             text = self.tr("{kind}: {imported:,} rows imported, {replaced:,} replaced, {unchanged:,} unchanged, {rejected:,} rejected; "
-                           "{registered:,} charge points registered, {changed:,} changed.").format(
+                           "{registered:,} charge points registered, {changed:,} changed, {cp_rejected:,} charge point records rejected.").format(
                 kind=KIND_LABELS[result.kind], imported=summary.imported, replaced=summary.replaced, unchanged=summary.unchanged,
-                rejected=rejected, registered=summary.chargepoints_registered, changed=summary.chargepoints_changed)
+                rejected=rejected, registered=summary.chargepoints_registered, changed=summary.chargepoints_changed, cp_rejected=chargepoints_rejected)
         feedback.pushInfo(text)
         return {
             self.REPORT: report_id,
@@ -127,5 +129,6 @@ class ImportUsageAlgorithm(EvChargeAlgorithm):
             "UNCHANGED": summary.unchanged,
             "REJECTED": rejected,
             "REGISTERED": summary.chargepoints_registered,
+            "CHARGEPOINTS_REJECTED": chargepoints_rejected,
             "SUMMARY": text,
         }

@@ -60,12 +60,12 @@ def _columns(header: list, name: str, report: ValidationReport) -> dict:
 def _fast_chunks(data: bytes, header: list, delimiter: str, columns: dict, chunk_rows: int):
     """Raw chunks through pandas' C parser, which raises ParserError on a row with too many fields."""
     text_columns = {columns[name]: object for name in ("session_id", "chargepoint_id", "start", "end")}
-    reader = pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8-sig", usecols=list(columns.values()),
-                         dtype=text_columns, chunksize=chunk_rows, skip_blank_lines=False, on_bad_lines="error",
-                         keep_default_na=False, na_values=[""])
+    # No usecols: with it, pandas drops a long row's extra fields instead of raising (pandas issue 40049).
+    reader = pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8-sig", dtype=text_columns, chunksize=chunk_rows,
+                         skip_blank_lines=False, on_bad_lines="error", keep_default_na=False, na_values=[""])
     first_record = HEADER_LINE + 1
     for chunk in reader:
-        raw = chunk.rename(columns={header_name: name for name, header_name in columns.items()})
+        raw = chunk[list(columns.values())].rename(columns={header_name: name for name, header_name in columns.items()})
         raw.insert(0, "record", range(first_record, first_record + len(raw)))
         first_record += len(raw)
         yield raw.dropna(how="all", subset=list(columns))
@@ -96,7 +96,7 @@ def read_session_chunks(path_or_bytes, report: ValidationReport, each_chunk, *, 
     delimiter = max((",", ";"), key=header_text.count)
     header = next(csv.reader([header_text], delimiter=delimiter))
     columns = _columns(header, name, report)
-    rows = max(1, data.count(b"\n"))
+    rows = max(1, data.count(b"\n") + (not data.endswith(b"\n")) - 1)  # lines, less the header
     header_problems = len(report.problems)
 
     def consume(chunks):
