@@ -143,7 +143,7 @@ def features_from_frame(frame: pd.DataFrame, fields: QgsFields, xy=None, reuse=F
     columns = [name for name in frame.columns if name != geometry_name]
     values = [_column_values(frame[name], fields.field(name).type()) for name in columns]
     rows = zip(*values) if values else ([] for _ in range(len(frame)))
-    geometries = _geometries(frame, xy) if geometry_name is not None else [None] * len(frame)
+    geometries = _geometries(frame, xy) if geometry_name is not None or xy is not None else [None] * len(frame)
     feature = None
     for row, geometry in zip(rows, geometries):
         if feature is None or not reuse:
