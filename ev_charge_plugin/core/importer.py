@@ -4,7 +4,6 @@ Read (a quarterly return, a session CSV or OCPI CDRs), check every row against
 the charge points the archive knows (plus any loaded with the usage), sum
 sessions into periods, then write everything in one archive transaction.
 """
-import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -37,17 +36,18 @@ class UsageImport:
 
 def usage_kind(path) -> str:
     """What a usage file holds, from its name and, for CSV, its header line."""
-    from .encoding import decode_text
-    from .readers.sessions_csv import HEADER_BYTES, is_sessions_header
+    from .readers.sessions_csv import HEADER_BYTES, header_line, is_sessions_header
 
     suffix = PurePosixPath(str(path)).suffix.lower()
     if suffix in JSON_SUFFIXES:
         return OCPI_CDRS
     if suffix in CSV_SUFFIXES:
-        with open(path, "rb") as handle:
-            head = decode_text(handle.read(HEADER_BYTES))[0].partition("\n")[0]
-        header = next(csv.reader([head], delimiter=max((",", ";"), key=head.count)), [])
-        return SESSIONS if is_sessions_header(header) else RETURN
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(HEADER_BYTES)
+        except OSError as error:
+            raise SourceError(tr("{name} could not be opened: {reason}.").format(name=Path(path).name, reason=error.strerror or error)) from error
+        return SESSIONS if is_sessions_header(header_line(head, Path(path).name)[0]) else RETURN
     raise SourceError(tr("{name} is not a usage file the plugin reads: use the quarterly return CSV, a session CSV or OCPI CDRs (JSON).").format(name=Path(path).name))
 
 

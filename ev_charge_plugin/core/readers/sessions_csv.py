@@ -33,6 +33,18 @@ ALIASES = {
 HEADER_BYTES = 64 * 1024
 
 
+def header_line(data: bytes, name: str = "") -> tuple:
+    """``(column names, delimiter)`` from the first line of CSV bytes; SourceError if there is none."""
+    text = decode_text(data[:HEADER_BYTES], name)[0].partition("\n")[0].rstrip("\r")
+    if not text.strip():
+        raise SourceError(tr("{name} is empty.").format(name=display_name(name)))
+    delimiter = max((",", ";"), key=text.count)
+    try:
+        return next(csv.reader([text], delimiter=delimiter)), delimiter
+    except csv.Error as error:
+        raise SourceError(tr("{name} has no readable header line: {reason}.").format(name=display_name(name), reason=error)) from error
+
+
 def is_sessions_header(header: list) -> bool:
     """A session file names a start and an end time, which a periodic return never does."""
     names = {normalise_name(column) for column in header}
@@ -90,11 +102,7 @@ def read_session_chunks(path_or_bytes, report: ValidationReport, each_chunk, *, 
     the reader is; ``cancelled()`` returning True stops with CancelledError.
     """
     data, name = read_source(path_or_bytes)
-    header_text = decode_text(data[:HEADER_BYTES], name)[0].partition("\n")[0]
-    if not header_text.strip():
-        raise SourceError(tr("{name} is empty.").format(name=display_name(name)))
-    delimiter = max((",", ";"), key=header_text.count)
-    header = next(csv.reader([header_text], delimiter=delimiter))
+    header, delimiter = header_line(data, name)
     columns = _columns(header, name, report)
     rows = max(1, data.count(b"\n") + (not data.endswith(b"\n")) - 1)  # lines, less the header
     header_problems = len(report.problems)
@@ -113,14 +121,19 @@ def read_session_chunks(path_or_bytes, report: ValidationReport, each_chunk, *, 
                 progress(min(1.0, done / rows))
         return results
 
+    results = None
     if _well_formed(data, delimiter, len(header)):
         try:
-            return consume(_fast_chunks(data, header, delimiter, columns, chunk_rows))
+            results = consume(_fast_chunks(data, header, delimiter, columns, chunk_rows))
         except pd.errors.ParserError:
             # A row with too many fields, balanced by one with too few: start
             # again on the slow path, which reports both.
             del report.problems[header_problems:]
-    return consume(_slow_chunks(data, name, columns, report, chunk_rows))
+    if results is None:
+        results = consume(_slow_chunks(data, name, columns, report, chunk_rows))
+    # In line order, whichever path and chunking found them.
+    report.problems[header_problems:] = sorted(report.problems[header_problems:], key=lambda problem: problem.record or 0)
+    return results
 
 
 def _well_formed(data: bytes, delimiter: str, width: int) -> bool:
