@@ -23,11 +23,17 @@ def add_utilisation_layer(results: dict, context, settings: RendererSettings, st
     project.writeEntry(PROJECT_SCOPE, "period_start", str(start))
     project.writeEntry(PROJECT_SCOPE, "period_end", str(end))
     if by_period:
-        extent = layer.temporalProperties().calculateTemporalExtent(layer)
+        extent = _temporal_extent(layer)
         project.timeSettings().setTemporalRange(extent)
         if navigation is not None:
             step_through_periods(navigation, extent, _months_per_step(layer))
     return layer
+
+
+def _temporal_extent(layer) -> QgsDateTimeRange:
+    """From the first period's start to the last period's end (exclusive); QGIS 3.22 has no Python call for it."""
+    fields = layer.fields()
+    return QgsDateTimeRange(layer.minimumValue(fields.indexOf("period_start")), layer.maximumValue(fields.indexOf("period_end")), True, False)
 
 
 def _months_per_step(layer) -> int:
@@ -42,8 +48,14 @@ def _months_per_step(layer) -> int:
 
 
 def step_through_periods(navigation: QgsTemporalNavigationObject, extent: QgsDateTimeRange, months: int) -> None:
-    """Animate ``navigation`` over ``extent`` one period (``months`` long) per frame, starting on the first."""
-    navigation.setTemporalExtents(extent)
+    """Animate ``navigation`` over ``extent`` one period (``months`` long) per frame, starting on the first.
+
+    The controller's own extent ends where the last period begins: QGIS 3.22
+    counts frames as whole 30-day months plus one, so an extent to the last
+    period's end would add an empty frame after it.
+    """
+    last_start = extent.end().addMonths(-months)
+    navigation.setTemporalExtents(QgsDateTimeRange(extent.begin(), max(extent.begin(), last_start)))
     # In calendar months, so each frame is exactly one quarter (or month), whatever its days.
     navigation.setFrameDuration(QgsInterval(months, QgsUnitTypes.TemporalMonths))
     navigation.setNavigationMode(QgsTemporalNavigationObject.Animated)

@@ -1,4 +1,5 @@
 """evcharge:utilisation - utilisation metrics per charge point for a period, from the history archive."""
+from collections import deque
 from pathlib import Path
 
 from qgis.core import (
@@ -26,9 +27,20 @@ ATTRIBUTES = ["chargepoint_id", "name", "operator", "power_kw", "speed_band", "c
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
     """Styles the output once Processing adds it to the project (on the GUI thread)."""
 
+    # Processing keeps only a pointer to a post-processor, and the algorithm
+    # instance that made it may be gone by the time the layer is loaded: the
+    # Python objects are kept here (the last few runs are plenty).
+    alive = deque(maxlen=16)
+
     def __init__(self, metric: str, start, end, by_period: bool):
         super().__init__()
         self.metric, self.start, self.end, self.by_period = metric, start, end, by_period
+
+    @classmethod
+    def create(cls, metric: str, start, end, by_period: bool) -> "StyleOnLoad":
+        processor = cls(metric, start, end, by_period)
+        cls.alive.append(processor)
+        return processor
 
     def postProcessLayer(self, layer, context, feedback):
         from ..qgis_io.symbology import RendererSettings, style_by_utilisation
@@ -43,10 +55,6 @@ class UtilisationAlgorithm(EvChargeAlgorithm):
     BY_PERIOD = "BY_PERIOD"
     METRIC = "METRIC"
     OUTPUT = "OUTPUT"
-
-    def __init__(self):
-        super().__init__()
-        self.post_processor = None  # Processing keeps only a pointer: the algorithm owns it
 
     def name(self):
         return "utilisation"
@@ -136,8 +144,7 @@ class UtilisationAlgorithm(EvChargeAlgorithm):
 
         label = period_label(start, end)
         if context.willLoadLayerOnCompletion(output):
-            self.post_processor = StyleOnLoad(metric, start, end, by_period)
-            context.layerToLoadOnCompletionDetails(output).setPostProcessor(self.post_processor)
+            context.layerToLoadOnCompletionDetails(output).setPostProcessor(StyleOnLoad.create(metric, start, end, by_period))
         with_usage = metrics.loc[metrics["available_hours"].notna(), "chargepoint_id"].nunique()
         feedback.pushInfo(self.tr("{label}: {count:,} charge points, {with_usage:,} with usage.").format(label=label, count=len(chargepoints), with_usage=with_usage))
         return {self.OUTPUT: output, "CHARGEPOINTS": len(chargepoints), "WITH_USAGE": with_usage, "PERIOD": label}

@@ -83,6 +83,50 @@ try:
         QApplication.processEvents()
         iface.mainWindow().grab().save(os.path.join(shots, "qgis_demo_load.png"))
 
+    # Then the quarter's usage return into a new history archive, and the map styled by it.
+    import_action = next(a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "EvChargeImportUsage")
+    import_action.trigger()
+    importer = plugins[PLUGIN].import_dialog
+    importer.usage_chooser.demo_radio.setChecked(True)
+    importer.chargepoint_chooser.demo_radio.setChecked(True)
+    importer.archive_widget.setFilePath(os.environ["EVCHARGE_E2E_ARCHIVE"])
+    importer.run_button.click()
+    imported = wait_for(lambda: importer.run is None)
+    seen["import"] = {"finished": imported, "status": importer.status_label.text(),
+                      "bar": [item.text() for item in iface.messageBar().items()],
+                      "archive_exists": os.path.exists(os.environ["EVCHARGE_E2E_ARCHIVE"])}
+    importer.close()
+    flush()
+
+    style_action = next(a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "EvChargeStyleByUtilisation")
+    style_action.trigger()
+    styler = plugins[PLUGIN].style_dialog
+    every = next(index for index in range(styler.period_combo.count()) if styler.period_combo.itemText(index).startswith("Every period"))
+    styler.period_combo.setCurrentIndex(every)
+    styler.run_button.click()
+    styled = wait_for(lambda: styler.run is None)
+    navigation = iface.mapCanvas().temporalController()
+    utilisation = [layer for layer in QgsProject.instance().mapLayers().values() if layer.name().startswith("Charge points: Occupancy %")]
+    seen["style"] = {"finished": styled, "status": styler.status_label.text(), "periods": [styler.period_combo.itemText(i) for i in range(styler.period_combo.count())],
+                     "layers": [(layer.name(), layer.featureCount(), type(layer.renderer()).__name__, layer.temporalProperties().isActive()) for layer in utilisation],
+                     "frames": navigation.totalFrameCount(),
+                     "first_frame": navigation.dateTimeRangeForFrameNumber(0).begin().toString("yyyy-MM-dd"),
+                     "last_frame_end": navigation.dateTimeRangeForFrameNumber(navigation.totalFrameCount() - 1).end().toString("yyyy-MM-dd")}
+    if shots:
+        styler.grab().save(os.path.join(shots, "style_dialog.png"))
+    styler.close()
+    flush()
+    if shots:
+        for layer in QgsProject.instance().mapLayers().values():
+            node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
+            if node is not None and layer.name().startswith("Charge points: Demo"):
+                node.setItemVisibilityChecked(False)  # the speed-band layer would hide the occupancy colours
+        navigation.setCurrentFrameNumber(3)
+        iface.mapCanvas().refresh()
+        iface.mapCanvas().waitWhileRendering()
+        QApplication.processEvents()
+        iface.mainWindow().grab().save(os.path.join(shots, "qgis_occupancy.png"))
+
     unloadPlugin(PLUGIN)
     flush()
     seen["after_unload"] = state()

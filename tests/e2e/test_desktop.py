@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from profile import enable  # noqa: E402
 
-EXPECTED_MENU = ["Load charge points...", "Settings...", "Help"]
+EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Settings...", "Help"]
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,8 @@ def desktop(tmp_path_factory):
     (plugins / "ev_charge_points").symlink_to(ROOT)
     enable(profile)
     out = home / "seen.json"
-    env = dict(os.environ, EVCHARGE_E2E_OUT=str(out), EVCHARGE_CACHE_DIR=str(home / "cache"), QT_QPA_PLATFORM="xcb")
+    env = dict(os.environ, EVCHARGE_E2E_OUT=str(out), EVCHARGE_CACHE_DIR=str(home / "cache"), QT_QPA_PLATFORM="xcb",
+               EVCHARGE_E2E_ARCHIVE=str(home / "history.gpkg"))
     completed = subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(home), "--profile", "e2e",
          "--nologo", "--noversioncheck", "--code", str(Path(__file__).with_name("desktop_check.py"))],
@@ -45,6 +46,19 @@ def test_plugin_adds_its_menu_toolbar_and_provider(desktop):
     assert start["menu_actions"] == EXPECTED_MENU
     assert start["toolbars"] == ["EvChargePointsToolbar"]
     assert start["provider"]
+
+
+def test_usage_import_then_style_every_period_for_the_temporal_controller(desktop):
+    imported = desktop["import"]
+    assert imported["finished"] and imported["archive_exists"]
+    assert imported["status"].startswith("usage return: 13,872 rows imported, 0 replaced")
+    assert any("13,872 rows imported" in text for text in imported["bar"])
+    style = desktop["style"]
+    assert style["finished"], style["status"]
+    assert style["periods"][:2] == ["Q3 2024", "Last 12 months (1 Oct 2023 to 30 Sep 2024)"]
+    assert style["layers"] == [["Charge points: Occupancy %, 1 Oct 2023 to 30 Sep 2024", 4 * 3468, "QgsRuleBasedRenderer", True]]
+    # The map canvas's temporal controller steps through the four archived quarters.
+    assert (style["frames"], style["first_frame"], style["last_frame_end"]) == (4, "2023-10-01", "2024-10-01")
 
 
 def test_demo_load_through_the_dialog_adds_layers_and_reports(desktop):
