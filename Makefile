@@ -66,6 +66,7 @@ $(VENV)/bin/detect-secrets $(VENV)/bin/ruff:
 ## bench: benchmarks, printed as ratios to a baseline measured in the same run
 bench: setup
 	$(HEADLESS) $(PYTHON) bench/bench_load.py
+	$(HEADLESS) $(PYTHON) bench/bench_usage.py
 
 clean:
 	rm -rf $(BUILD)

@@ -63,13 +63,10 @@ def _known_chargepoints(archive: Archive, chargepoints) -> pd.DataFrame:
 
 def _read(path, kind: str, known: pd.DataFrame, report: ValidationReport, freq: str, progress, cancelled) -> pd.DataFrame:
     from .readers.ocpi_cdr import read_ocpi_cdrs
-    from .readers.sessions_csv import read_session_chunks
     from .readers.usage_return import read_usage_return
 
     if kind == SESSIONS:
-        def each_chunk(sessions):
-            return aggregate_sessions(reject_unknown_chargepoints(sessions, known.index, report), freq)
-        return sum_usage(read_session_chunks(path, report, each_chunk, progress=progress, cancelled=cancelled))
+        return usage_from_session_csv(path, known.index, report, freq, progress, cancelled)
     if kind == OCPI_CDRS:
         result = read_ocpi_cdrs(path, chargepoint_ids=known.index, source=report.source)
         report.problems.extend(result.report.problems)
@@ -77,6 +74,21 @@ def _read(path, kind: str, known: pd.DataFrame, report: ValidationReport, freq: 
     result = read_usage_return(path, source=report.source)
     report.problems.extend(result.report.problems)
     return reject_unknown_chargepoints(result.usage, known.index, report)
+
+
+def usage_from_session_csv(path, known_ids, report: ValidationReport, freq: str = QUARTER, progress=None, cancelled=None) -> pd.DataFrame:
+    """A session CSV summed into usage per charge point per period, chunk by chunk, sessions of unknown charge points rejected."""
+    from .readers.sessions_csv import read_session_chunks
+
+    def each_chunk(sessions):
+        return aggregate_sessions(reject_unknown_chargepoints(sessions, known_ids, report), freq)
+
+    return sum_usage(read_session_chunks(path, report, each_chunk, progress=progress, cancelled=cancelled))
+
+
+def complete_usage(usage: pd.DataFrame, connectors: pd.Series, report: ValidationReport) -> pd.DataFrame:
+    """Fill hours available from the connectors, then reject rows that cannot be true (see :func:`usage.check_usage`)."""
+    return check_usage(fill_available_hours(usage, connectors, report), report)
 
 
 def fingerprint(*sources) -> str:
@@ -113,7 +125,7 @@ def import_usage(archive_path, usage_path, *, chargepoints=None, chargepoints_pa
     with Archive(archive_path) as archive:
         known = _known_chargepoints(archive, chargepoints)
         usage = _read(usage_path, kind, known, report, freq, reading, cancelled)
-        usage = check_usage(fill_available_hours(usage, known["connectors"], report), report)
+        usage = complete_usage(usage, known["connectors"], report)
         usage = usage[USAGE_COLUMNS].reset_index(drop=True)
         summary = archive.import_batch(usage=usage, chargepoints=chargepoints, source=report.source,
                                        source_sha256=fingerprint(usage_path, chargepoints_path), progress=writing)

@@ -75,11 +75,13 @@ def aggregate_sessions(sessions: pd.DataFrame, freq: str = QUARTER) -> pd.DataFr
     """
     if sessions.empty:
         return empty_usage()
-    start = sessions["start"].to_numpy(dtype="datetime64[ns]").view("int64")
-    end = sessions["end"].to_numpy(dtype="datetime64[ns]").view("int64")
-    local = pd.DatetimeIndex(sessions["start"]).tz_convert(LONDON_TZ)
-    local_end = pd.DatetimeIndex(sessions["end"]).tz_convert(LONDON_TZ)
-    dates = _period_boundaries(local.min().tz_localize(None), local_end.max().tz_localize(None), freq)
+    start = pd.DatetimeIndex(sessions["start"]).asi8
+    end = pd.DatetimeIndex(sessions["end"]).asi8
+
+    def local_date(nanoseconds):
+        return pd.Timestamp(nanoseconds, tz="UTC").tz_convert(LONDON_TZ).tz_localize(None)
+
+    dates = _period_boundaries(local_date(start.min()), local_date(end.max()), freq)
     bounds = london_midnight_utc(dates).asi8
 
     first = np.searchsorted(bounds, start, side="right") - 1
@@ -92,9 +94,12 @@ def aggregate_sessions(sessions: pd.DataFrame, freq: str = QUARTER) -> pd.DataFr
     duration = (end - start)[row]
     share = np.where(duration > 0, overlap / np.where(duration > 0, duration, 1), 1.0)
 
-    codes, ids = pd.factorize(sessions["chargepoint_id"].to_numpy())
+    codes, ids = pd.factorize(sessions["chargepoint_id"])
     key = codes[row].astype(np.int64) * len(dates) + period
-    keys, slot = np.unique(key, return_inverse=True)
+    # Slots are (charge point, period) pairs with sessions: bincount over all pairs, then keep those used.
+    used = np.bincount(key, minlength=len(ids) * len(dates)) > 0
+    keys = np.flatnonzero(used)
+    slot = (np.cumsum(used) - 1)[key]
 
     def summed(values):
         return np.bincount(slot, weights=values, minlength=len(keys))
@@ -102,7 +107,7 @@ def aggregate_sessions(sessions: pd.DataFrame, freq: str = QUARTER) -> pd.DataFr
     charging = sessions["charging_hours"].to_numpy(dtype="float64")
     charging_known = summed(~np.isnan(charging[row]) * 1.0)
     usage = pd.DataFrame({
-        "chargepoint_id": pd.array(ids[keys // len(dates)], dtype="string"),
+        "chargepoint_id": pd.array(np.asarray(ids, dtype=object)[keys // len(dates)], dtype="string"),
         "period_start": dates[keys % len(dates)],
         "period_end": dates[keys % len(dates) + 1],
         "sessions": summed((period == first[row]) * 1.0).round().astype("int64"),
@@ -118,6 +123,8 @@ def aggregate_sessions(sessions: pd.DataFrame, freq: str = QUARTER) -> pd.DataFr
 
 def sum_usage(parts) -> pd.DataFrame:
     """Add up usage frames that may hold the same charge point and period (chunks of one file)."""
+    if len(parts) == 1:
+        return parts[0]
     frame = pd.concat(parts, ignore_index=True)
     if frame.empty:
         return empty_usage()
@@ -143,14 +150,26 @@ def fill_available_hours(usage: pd.DataFrame, connectors: pd.Series, report: Val
     unknown = counts.isna() | (counts <= 0)
     for chargepoint_id in usage.loc[missing[missing].index[unknown.to_numpy()], "chargepoint_id"].unique():
         report.add(None, "available_hours", tr("The number of connectors is not known, so the hours available were counted for one connector."), WARNING, chargepoint_id)
-    hours = period_hours(usage.loc[missing, "period_start"], usage.loc[missing, "period_end"])
+    # Periods repeat across charge points: the clock-change arithmetic is done once per distinct period.
+    periods = usage.loc[missing, ["period_start", "period_end"]]
+    distinct = periods.drop_duplicates()
+    lengths = pd.Series(period_hours(distinct["period_start"], distinct["period_end"]), index=pd.MultiIndex.from_frame(distinct))
+    hours = lengths.reindex(pd.MultiIndex.from_frame(periods)).to_numpy()
     usage.loc[missing, "available_hours"] = hours * counts.fillna(1).where(~unknown, 1).to_numpy(dtype="float64")
     return usage
 
 
 def reject_unknown_chargepoints(frame: pd.DataFrame, known_ids, report: ValidationReport) -> pd.DataFrame:
     """Keep rows whose charge point is known (registered in the archive or loaded with the usage)."""
-    known = frame["chargepoint_id"].isin(pd.Index(known_ids))
+    ids = frame["chargepoint_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        # Each distinct id is looked up once, not once per session.
+        known_categories = np.append(ids.cat.categories.isin(pd.Index(known_ids)), False)
+        known = known_categories[ids.cat.codes.to_numpy()]
+    else:
+        known = ids.isin(pd.Index(known_ids)).to_numpy()
+    if known.all():
+        return frame
     for row in frame.loc[~known].itertuples():
         report.add(getattr(row, "record", None), "chargepoint_id",
                    tr("The charge point {id!r} is not registered: load its charge point data with the usage, or into the archive first.").format(id=row.chargepoint_id),
@@ -191,24 +210,6 @@ def check_usage(usage: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:
     return usage.loc[~bad]
 
 
-def duplicate_session_ids(ids: pd.Series, seen=None):
-    """Mark repeats of a session id, the first one kept; ``seen`` carries ids across chunks.
-
-    Across chunks ids are compared by two independent 64-bit hashes (a false
-    match is about as likely as 1 in 10^25 for ten million ids), which keeps a
-    large file's memory to two numbers per session.
-    """
-    values = ids.to_numpy(dtype=object)
-    repeated = pd.Series(values).duplicated().to_numpy()
-    pair = np.empty(len(values), dtype=[("a", "<u8"), ("b", "<u8")])
-    pair["a"] = pd.util.hash_array(values)
-    pair["b"] = pd.util.hash_array(values, hash_key="evcharge-session")
-    if seen is not None and len(seen):
-        repeated |= np.isin(pair, seen)
-    seen = pair[~repeated] if seen is None else np.concatenate([seen, pair[~repeated]])
-    return repeated, seen
-
-
 def parse_utc_times(values: pd.Series) -> pd.Series:
     """ISO 8601 date-times as UTC (UTC when no offset is given); any other text is NaT.
 
@@ -236,53 +237,140 @@ def _text(series: pd.Series) -> pd.Series:
     return text_values(series)
 
 
-def finalise_sessions(raw: pd.DataFrame, report: ValidationReport, seen=None):
-    """Type and check raw session rows; return ``(sessions, seen)``.
+def _chargepoint_ids(values: pd.Series) -> pd.Categorical:
+    """Charge point ids, stripped, as a categorical (missing or blank: NaN).
 
-    ``raw`` has ``record`` and the SESSION_COLUMNS as read (text or typed).
+    Ids repeat across sessions, so the work is done once per distinct id.
+    """
+    ids = values.array if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)
+    codes = np.asarray(ids.codes)
+    stripped = np.array([str(value).strip() for value in ids.categories], dtype=object)
+    uniques, inverse = np.unique(stripped, return_inverse=True) if len(stripped) else (stripped, np.empty(0, dtype=np.int64))
+    blank = np.flatnonzero(uniques == "")
+    inverse = np.where(np.isin(inverse, blank), -1, inverse)
+    return pd.Categorical.from_codes(np.where(codes >= 0, inverse[np.maximum(codes, 0)] if len(inverse) else -1, -1), uniques)
+
+
+def _used_categories(ids: pd.Categorical) -> pd.Categorical:
+    """Drop categories no row uses (those of rejected rows), so that both read paths give the same frame."""
+    codes = np.asarray(ids.codes)
+    used = np.bincount(codes[codes >= 0], minlength=len(ids.categories)) > 0
+    if used.all():
+        return ids
+    recode = np.append(np.cumsum(used) - 1, -1)  # code -1 (missing) stays -1
+    return pd.Categorical.from_codes(recode[codes], ids.categories[used])
+
+
+def _session_ids(values: pd.Series) -> np.ndarray:
+    """Session ids as written (compared exactly), None where missing or empty."""
+    ids = values.to_numpy(dtype=object, na_value=None)
+    ids[ids == ""] = None
+    return ids
+
+
+def _utc_times(values: pd.Series) -> pd.DatetimeIndex:
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return pd.DatetimeIndex(parse_utc_times(values))
+    times = pd.DatetimeIndex(values)
+    return times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
+
+
+class SeenSessions:
+    """The session ids kept so far in one file, which is read chunk by chunk.
+
+    Within a chunk ids are compared exactly. Across chunks they are compared by
+    two independent 64-bit hashes (a false match is about as likely as 1 in
+    10^25 for ten million ids), which keeps a large file's memory to two numbers
+    per session; a chunk is hashed only once a later chunk needs it, so a file
+    that fits in one chunk is never hashed at all.
+    """
+
+    PAIR = np.dtype([("a", "<u8"), ("b", "<u8")])
+
+    def __init__(self):
+        self.hashes = np.empty(0, dtype=self.PAIR)
+        self.pending = None
+
+    def _pairs(self, ids: np.ndarray) -> np.ndarray:
+        pairs = np.empty(len(ids), dtype=self.PAIR)
+        pairs["a"] = pd.util.hash_array(ids, categorize=False)
+        pairs["b"] = pd.util.hash_array(ids, hash_key="evcharge-session", categorize=False)
+        return pairs
+
+    def repeated(self, ids: np.ndarray) -> np.ndarray:
+        """True for each id already kept (earlier in ``ids`` or in an earlier chunk); remembers the rest."""
+        repeated = pd.Series(ids, dtype=object).duplicated().to_numpy()
+        if self.pending is not None:
+            self.hashes = np.concatenate([self.hashes, self._pairs(self.pending)])
+        if len(self.hashes):
+            repeated |= np.isin(self._pairs(ids), self.hashes)
+        self.pending = ids[~repeated]
+        return repeated
+
+
+def finalise_sessions(raw: pd.DataFrame, report: ValidationReport, seen: SeenSessions = None) -> pd.DataFrame:
+    """Type and check raw session rows (``record`` and the SESSION_COLUMNS, as text or typed).
+
     Times without a UTC offset are taken as UTC, as OCPI has them. Rejected,
     with a reason: no session or charge point id, a start or end that is
     missing or not a time, an end before the start, energy missing or below
     zero, charging hours below zero or longer than the session, and a session
     id seen before (in this file or, through ``seen``, an earlier chunk of it).
+    Files run to millions of rows: columns are checked whole, and rows are
+    looked at one by one only to report them.
     """
     from .validation import to_float
 
-    raw = raw.copy()
-    raw["session_id"] = _text(raw["session_id"])
-    raw["chargepoint_id"] = _text(raw["chargepoint_id"])
-    for column in ("start", "end"):
-        if not pd.api.types.is_datetime64_any_dtype(raw[column]):
-            raw[column] = parse_utc_times(raw[column])
-        elif raw[column].dt.tz is None:
-            raw[column] = raw[column].dt.tz_localize("UTC")
-        else:
-            raw[column] = raw[column].dt.tz_convert("UTC")
-    raw["energy_kwh"] = to_float(raw["energy_kwh"])
-    raw["charging_hours"] = to_float(raw["charging_hours"]) if "charging_hours" in raw else np.nan
-    hours = (raw["end"] - raw["start"]).dt.total_seconds() / 3600.0
+    seen = seen if seen is not None else SeenSessions()
+    records = raw["record"].to_numpy()
+    session_id = _session_ids(raw["session_id"])
+    chargepoint = _chargepoint_ids(raw["chargepoint_id"])
+    start, end = _utc_times(raw["start"]), _utc_times(raw["end"])
+    energy = to_float(raw["energy_kwh"]).to_numpy()
+    charging = to_float(raw["charging_hours"]).to_numpy() if "charging_hours" in raw else np.full(len(raw), np.nan)
+    start_missing, end_missing = np.asarray(start.isna()), np.asarray(end.isna())
+    hours = (end.asi8 - start.asi8) / 3.6e12
+    with np.errstate(invalid="ignore"):
+        checks = (
+            ("session_id", pd.isna(session_id), tr("The session has no id.")),
+            ("chargepoint_id", np.asarray(chargepoint.codes) < 0, tr("The session names no charge point.")),
+            ("start", start_missing, tr("The start time is missing or not a date and time.")),
+            ("end", end_missing, tr("The end time is missing or not a date and time (a session still running is imported once it ends).")),
+            ("end", hours < 0, lambda row: tr("The session ends ({end}) before it starts ({start}).").format(end=row["end"], start=row["start"])),
+            ("energy_kwh", np.isnan(energy), tr("The energy is missing or not a number.")),
+            ("energy_kwh", energy < 0, lambda row: tr("The energy is negative ({value:g} kWh).").format(value=row["energy_kwh"])),
+            ("charging_hours", charging < 0, lambda row: tr("The charging time is negative ({value:g} hours).").format(value=row["charging_hours"])),
+            ("charging_hours", charging > hours + HOURS_TOLERANCE,
+             lambda row: tr("{charging:g} hours charging is longer than the session itself.").format(charging=row["charging_hours"])),
+        )
 
-    bad = pd.Series(False, index=raw.index)
-    checks = (
-        ("session_id", raw["session_id"].isna(), tr("The session has no id.")),
-        ("chargepoint_id", raw["chargepoint_id"].isna(), tr("The session names no charge point.")),
-        ("start", raw["start"].isna(), tr("The start time is missing or not a date and time.")),
-        ("end", raw["end"].isna(), tr("The end time is missing or not a date and time (a session still running is imported once it ends).")),
-        ("end", hours < 0, lambda row: tr("The session ends ({end}) before it starts ({start}).").format(end=row["end"], start=row["start"])),
-        ("energy_kwh", raw["energy_kwh"].isna(), tr("The energy is missing or not a number.")),
-        ("energy_kwh", raw["energy_kwh"] < 0, lambda row: tr("The energy is negative ({value:g} kWh).").format(value=row["energy_kwh"])),
-        ("charging_hours", raw["charging_hours"] < 0, lambda row: tr("The charging time is negative ({value:g} hours).").format(value=row["charging_hours"])),
-        ("charging_hours", raw["charging_hours"] > hours + HOURS_TOLERANCE,
-         lambda row: tr("{charging:g} hours charging is longer than the session itself.").format(charging=row["charging_hours"])),
-    )
+    def row(index):
+        return {"record": records[index], "session_id": session_id[index], "chargepoint_id": chargepoint[index],
+                "start": start[index], "end": end[index], "energy_kwh": energy[index], "charging_hours": charging[index]}
+
+    def reject(failed, field, reason):
+        for index in np.flatnonzero(failed):
+            values = row(index)
+            report.add(values["record"], field, reason(values) if callable(reason) else reason, REJECTED,
+                       "" if pd.isna(values["chargepoint_id"]) else values["chargepoint_id"])
+
+    bad = np.zeros(len(raw), dtype=bool)
     for field, failed, reason in checks:
-        failed = failed.fillna(False).astype(bool) & ~bad
-        _reject(report, raw, failed, field, reason)
-        bad |= failed
-    kept = raw.loc[~bad]
-    repeated, seen = duplicate_session_ids(kept["session_id"], seen)
-    _reject(report, kept, repeated, "session_id", lambda row: tr("The session id {id!r} appears earlier in the file; only the first is kept.").format(id=row["session_id"]))
-    return kept.loc[~repeated, ["record"] + SESSION_COLUMNS], seen
+        failed = failed & ~bad
+        if failed.any():
+            reject(failed, field, reason)
+            bad |= failed
+    kept = np.flatnonzero(~bad)
+    repeated = np.zeros(len(raw), dtype=bool)
+    repeated[kept] = seen.repeated(session_id[kept])
+    reject(repeated, "session_id", lambda values: tr("The session id {id!r} appears earlier in the file; only the first is kept.").format(id=values["session_id"]))
+    bad |= repeated
+    # Whole columns are handed on untouched when every row is good, which is the usual case.
+    pick = (lambda values: values) if not bad.any() else (lambda values, kept=np.flatnonzero(~bad): values[kept])
+    return pd.DataFrame({
+        "record": pick(records), "session_id": pick(session_id), "chargepoint_id": _used_categories(pick(chargepoint)),
+        "start": pick(start), "end": pick(end), "energy_kwh": pick(energy), "charging_hours": pick(charging),
+    })
 
 
 def finalise_usage(raw: pd.DataFrame, report: ValidationReport) -> pd.DataFrame:

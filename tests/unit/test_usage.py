@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from ev_charge_plugin.core.report import REJECTED, WARNING, ValidationReport
-from ev_charge_plugin.core.usage import (SESSION_COLUMNS, USAGE_COLUMNS, aggregate_sessions, check_usage,
-                                         duplicate_session_ids, fill_available_hours, finalise_sessions,
+from ev_charge_plugin.core.usage import (SESSION_COLUMNS, USAGE_COLUMNS, SeenSessions, aggregate_sessions, check_usage,
+                                         fill_available_hours, finalise_sessions,
                                          finalise_usage, london_midnight_utc, period_hours, period_label,
                                          reject_unknown_chargepoints, sum_usage)
 
@@ -293,7 +293,8 @@ def test_finalise_sessions_rejects_each_kind_of_bad_row_with_its_record_and_fiel
         (13, "S11", "B", "2024-08-01T11:00:00+01:00", "2024-08-01T12:00:00+01:00", "2", "1.0"),  # good, offset
     ], columns=["record"] + SESSION_COLUMNS)
     report = ValidationReport()
-    kept, seen = finalise_sessions(raw, report)
+    seen = SeenSessions()
+    kept = finalise_sessions(raw, report, seen)
     assert list(kept.columns) == ["record"] + SESSION_COLUMNS
     assert list(kept["record"]) == [2, 13]
     # Each bad row once, under the first check it fails (the report lists them check by check).
@@ -309,14 +310,14 @@ def test_finalise_sessions_rejects_each_kind_of_bad_row_with_its_record_and_fiel
     assert good.loc[13, "start"] == pd.Timestamp("2024-08-01 10:00", tz="UTC")
     # The first S1 is kept: the one at charge point A.
     assert good.loc[2, "chargepoint_id"] == "A"
-    assert len(seen) == 2
+    assert list(seen.pending) == ["S1", "S11"]
 
 
 def test_finalise_sessions_takes_naive_times_as_utc():
     raw = pd.DataFrame({"record": [2], "session_id": ["S1"], "chargepoint_id": ["A"],
                         "start": pd.to_datetime(["2024-08-01 10:00"]), "end": pd.to_datetime(["2024-08-01 11:00"]),
                         "energy_kwh": [1.0], "charging_hours": [NAN]})
-    kept, _seen = finalise_sessions(raw, ValidationReport())
+    kept = finalise_sessions(raw, ValidationReport())
     assert kept["start"].iloc[0] == pd.Timestamp("2024-08-01 10:00", tz="UTC")
 
 
@@ -326,23 +327,23 @@ def test_finalise_sessions_catches_repeats_in_a_later_chunk_through_seen():
                              "start": "2024-08-01T10:00:00Z", "end": "2024-08-01T11:00:00Z", "energy_kwh": "1", "charging_hours": ""})
 
     report = ValidationReport()
-    first, seen = finalise_sessions(chunk([2, 3, 4], ["a", "b", "c"]), report)
-    second, seen = finalise_sessions(chunk([5, 6, 7], ["d", "b", "a"]), report, seen)
+    seen = SeenSessions()
+    first = finalise_sessions(chunk([2, 3, 4], ["a", "b", "c"]), report, seen)
+    second = finalise_sessions(chunk([5, 6, 7], ["d", "b", "a"]), report, seen)
     assert list(first["session_id"]) == ["a", "b", "c"]
     assert list(second["session_id"]) == ["d"]
     assert problems(report) == [(6, "session_id", REJECTED), (7, "session_id", REJECTED)]
-    assert len(seen) == 4
+    # The first chunk was hashed only when the second came; the second waits for a third.
+    assert len(seen.hashes) == 3 and list(seen.pending) == ["d"]
 
 
-def test_duplicate_session_ids_across_chunks():
-    repeated, seen = duplicate_session_ids(pd.Series(["a", "b", "a"]))
-    assert list(repeated) == [False, False, True]
-    assert len(seen) == 2
-    repeated, seen = duplicate_session_ids(pd.Series(["b", "c", "c", "d"]), seen)
-    assert list(repeated) == [True, False, True, False]
-    assert len(seen) == 4
-    repeated, _seen = duplicate_session_ids(pd.Series(["e", "d", "a"]), seen)
-    assert list(repeated) == [False, True, True]
+def test_repeated_session_ids_across_chunks():
+    seen = SeenSessions()
+    assert list(seen.repeated(np.array(["a", "b", "a"], dtype=object))) == [False, False, True]
+    assert len(seen.hashes) == 0  # one chunk so far: nothing hashed
+    assert list(seen.repeated(np.array(["b", "c", "c", "d"], dtype=object))) == [True, False, True, False]
+    assert list(seen.repeated(np.array(["e", "d", "a"], dtype=object))) == [False, True, True]
+    assert len(seen.hashes) == 4
 
 
 def test_finalise_usage_rejects_bad_values():

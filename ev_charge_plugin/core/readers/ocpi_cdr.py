@@ -197,5 +197,5 @@ def read_ocpi_cdrs(path_or_bytes, *, chargepoint_ids=None, source: str = None) -
     cdrs = _cdrs(_documents(text, name), name, report)
     known = None if chargepoint_ids is None else set(map(str, chargepoint_ids))
     raw = _raw_sessions(cdrs, known, report)
-    sessions, _seen = finalise_sessions(raw, report)
+    sessions = finalise_sessions(raw, report)
     return UsageReadResult(usage=None, sessions=sessions.reset_index(drop=True), report=report)
