@@ -124,7 +124,8 @@ def legend_title(metric_key: str, start, end) -> str:
 
 
 def utilisation_renderer(values, metric_key: str, settings: RendererSettings) -> QgsRuleBasedRenderer:
-    """Classes of ``values`` (the metric's non-empty values) by the chosen method, one rule each, plus no data.
+    """Classes of ``values`` (the metric's non-empty values) by the chosen method, one rule each, plus no data,
+    all under one heading rule that carries the metric's definition (see :func:`metric_rules`).
 
     A graduated renderer draws nothing for a feature whose value is empty, and
     charge points without usage in the period must still show, so the classes
@@ -140,20 +141,27 @@ def utilisation_renderer(values, metric_key: str, settings: RendererSettings) ->
     ranges = method.classes([float(value) for value in values], settings.classes) if len(values) else []
     ramp = QgsStyle.defaultStyle().colorRamp(settings.ramp) or QgsStyle.defaultStyle().colorRamp("Viridis")
     field = QgsExpression.quotedColumnRef(metric_key)
-    root = QgsRuleBasedRenderer.Rule(None)
+    # The classes hang under a rule without symbol or filter, which the legend shows as a heading: the definition.
+    heading = QgsRuleBasedRenderer.Rule(None, 0, 0, "", metric.short, metric.long)
     for index, class_range in enumerate(ranges):
         lower = ">=" if index == 0 else ">"
         expression = f"{field} {lower} {class_range.lowerBound()!r} AND {field} <= {class_range.upperBound()!r}"
         colour = ramp.color(index / max(1, len(ranges) - 1)).name()
-        root.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(colour), 0, 0, expression, class_range.label()))
-    no_data = QgsRuleBasedRenderer.Rule(_metric_symbol(NO_DATA_COLOUR), 0, 0, "ELSE", tr("No usage data in this period"))
-    root.appendChild(no_data)
+        heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(colour), 0, 0, expression, class_range.label()))
+    heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(NO_DATA_COLOUR), 0, 0, "ELSE", tr("No usage data in this period")))
+    root = QgsRuleBasedRenderer.Rule(None)
+    root.appendChild(heading)
     renderer = QgsRuleBasedRenderer(root)
     # Busy charge points on top; power second, so a rapid hub is not hidden under its neighbours.
     renderer.setOrderBy(QgsFeatureRequest.OrderBy([QgsFeatureRequest.OrderByClause(metric_key, True, False),
                                                    QgsFeatureRequest.OrderByClause("power_kw", True, True)]))
     renderer.setOrderByEnabled(True)
     return renderer
+
+
+def metric_rules(renderer: QgsRuleBasedRenderer) -> list:
+    """The class rules of a utilisation renderer, then its "no usage data" rule (the heading's children)."""
+    return renderer.rootRule().children()[0].children()
 
 
 def style_by_utilisation(layer, metric_key: str, start, end, settings: RendererSettings, temporal: bool = False) -> None:

@@ -96,7 +96,7 @@ def test_metric_tooltips_are_the_long_definitions(make_dialog, archive):
 
 def test_style_run_succeeds_and_remembers_the_classes(qtbot, make_dialog, archive):
     from ev_charge_plugin.gui.style_results import add_utilisation_layer
-    from ev_charge_plugin.qgis_io.symbology import RendererSettings
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
 
     dialog = make_dialog()
     dialog.archive_widget.setFilePath(str(archive))
@@ -118,7 +118,7 @@ def test_style_run_succeeds_and_remembers_the_classes(qtbot, make_dialog, archiv
     layer = rules = None
     try:
         layer = add_utilisation_layer(results, context, dialog.renderer_settings(), *dialog.period())
-        rules = layer.renderer().rootRule().children()
+        rules = metric_rules(layer.renderer())
         assert len(rules) == 5 and rules[-1].isElse()
         assert all('"charging_pct"' in rule.filterExpression() for rule in rules[:-1])
         assert "Charging %" in layer.name() and "Q3 2024" in layer.name()

@@ -240,6 +240,8 @@ def test_utilisation_loaded_by_processing_is_styled_by_the_chosen_metric(demo_ar
 
     import processing
 
+    from ev_charge_plugin.qgis_io.symbology import metric_rules
+
     archive, _ = demo_archive
     project = QgsProject.instance()
     try:
@@ -248,7 +250,7 @@ def test_utilisation_loaded_by_processing_is_styled_by_the_chosen_metric(demo_ar
         gc.collect()
         layer = project.mapLayer(result["OUTPUT"])
         assert layer.name() == "Charge points: Capacity factor %, Q3 2024"
-        assert "capacity_factor_pct" in layer.renderer().rootRule().children()[0].filterExpression()
+        assert "capacity_factor_pct" in metric_rules(layer.renderer())[0].filterExpression()
     finally:
         layer = None
         project.clear()
@@ -321,10 +323,15 @@ def occupancy_values(layer):
 
 
 def test_equal_interval_rules_span_the_values_in_equal_steps(q3_layer):
-    from ev_charge_plugin.qgis_io.symbology import RendererSettings
+    from ev_charge_plugin.core.utilisation import metrics
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
 
     renderer = style(q3_layer, RendererSettings(method="equal", classes=4, ramp="Blues", metric="occupancy_pct"))
-    rules = renderer.rootRule().children()
+    [heading] = renderer.rootRule().children()
+    # The legend's heading is the metric's definition; it draws nothing itself.
+    assert heading.symbol() is None and heading.filterExpression() == ""
+    assert heading.label() == metrics()["occupancy_pct"].short and heading.description() == metrics()["occupancy_pct"].long
+    rules = metric_rules(renderer)
     assert len(rules) == 5
     *classes, no_data = rules
     assert no_data.isElse() and no_data.label() == "No usage data in this period"
@@ -345,10 +352,10 @@ def test_equal_interval_rules_span_the_values_in_equal_steps(q3_layer):
 
 
 def test_quantile_classes_hold_about_equal_counts(q3_layer):
-    from ev_charge_plugin.qgis_io.symbology import RendererSettings
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
 
     renderer = style(q3_layer, RendererSettings(method="quantile", classes=5, ramp="Viridis", metric="occupancy_pct"))
-    classes = [rule for rule in renderer.rootRule().children() if not rule.isElse()]
+    classes = [rule for rule in metric_rules(renderer) if not rule.isElse()]
     assert len(classes) == 5
     counts = [count_matching(q3_layer, rule.filterExpression()) for rule in classes]
     assert sum(counts) == DEMO_REGISTERED
@@ -357,10 +364,10 @@ def test_quantile_classes_hold_about_equal_counts(q3_layer):
 
 
 def test_charge_point_without_usage_is_drawn_by_the_no_data_rule(q3_layer):
-    from ev_charge_plugin.qgis_io.symbology import RendererSettings
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
 
     renderer = style(q3_layer, RendererSettings(method="equal", classes=4, ramp="Blues", metric="occupancy_pct"))
-    no_data = renderer.rootRule().children()[-1]
+    no_data = metric_rules(renderer)[-1]
     [extra] = q3_layer.getFeatures(QgsFeatureRequest(QgsExpression("\"chargepoint_id\" = 'EXTRA-1'")))
     [busy] = q3_layer.getFeatures(QgsFeatureRequest(QgsExpression("\"chargepoint_id\" = 'DEMO-000001'")))
     context = QgsRenderContext()
@@ -371,21 +378,22 @@ def test_charge_point_without_usage_is_drawn_by_the_no_data_rule(q3_layer):
         busy_keys = renderer.legendKeysForFeature(busy, context)
     finally:
         renderer.stopRender(context)
-    root = renderer.rootRule().ruleKey()  # every feature also lists the root rule
-    assert extra_keys - {root} == {no_data.ruleKey()}
-    assert len(busy_keys - {root}) == 1 and no_data.ruleKey() not in busy_keys
+    # Every feature also lists the root rule and the heading above the classes.
+    parents = {renderer.rootRule().ruleKey(), renderer.rootRule().children()[0].ruleKey()}
+    assert extra_keys - parents == {no_data.ruleKey()}
+    assert len(busy_keys - parents) == 1 and no_data.ruleKey() not in busy_keys
 
 
 def test_layer_name_legend_title_shapes_and_metadata(q3_layer):
     from ev_charge_plugin.core.utilisation import metrics
     from ev_charge_plugin.qgis_io.project import LEGEND_TITLE
-    from ev_charge_plugin.qgis_io.symbology import RendererSettings
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
 
     renderer = style(q3_layer, RendererSettings(method="equal", classes=4, ramp="Blues", metric="occupancy_pct"))
     for text in (q3_layer.name(), q3_layer.customProperty(LEGEND_TITLE)):
         assert "Occupancy %" in text and "Q3 2024" in text
     assert q3_layer.name().startswith("Charge points: ")
-    for rule in renderer.rootRule().children():
+    for rule in metric_rules(renderer):
         shape = rule.symbol().symbolLayer(0).dataDefinedProperties().property(QgsSymbolLayer.PropertyName)
         assert shape.isActive()
         assert re.search(r"WHEN 'rapid' THEN 'triangle'", shape.expressionString())

@@ -238,3 +238,30 @@ def test_fast_and_slow_paths_agree(rows, chunk_rows):
     slow = pd.concat(read_session_chunks(quoted(lines), slow_report, lambda frame: frame, chunk_rows=chunk_rows), ignore_index=True)
     pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
     assert problems(fast_report) == problems(slow_report)
+
+
+def test_times_in_every_layout_read_from_the_bytes_or_as_text_agree_with_the_csv_module_path():
+    # The fixed layout (with or without Z, T or a space) is read from the bytes; the rest goes to the text parser.
+    times = [
+        ("2024-07-01T10:00:00Z", "2024-07-01 10:00:00+00:00"),
+        ("2024-07-01 10:00:00", "2024-07-01 10:00:00+00:00"),        # no offset: UTC
+        ("2024-07-01T11:00:00+01:00", "2024-07-01 10:00:00+00:00"),  # an offset
+        ("2024-07-01T10:00:00.250Z", "2024-07-01 10:00:00.250+00:00"),
+        ("2024-02-30T10:00:00Z", None),                               # no such day
+        ("2024-07-01T24:00:00Z", None),                               # no such hour
+        ("01/07/2024 10:00", None),                                   # day and month cannot be told apart
+    ]
+    rows = [f"S{number},CP-1,{start},2024-07-02T10:00:00Z,1," for number, (start, _) in enumerate(times)]
+    fast = read_sessions_csv(csv_bytes(rows))
+    slow = read_sessions_csv(quoted(rows))
+    expected = [pd.Timestamp(value) for _, value in times if value is not None]
+    for result in (fast, slow):
+        assert list(result.sessions["start"]) == expected
+        assert [(problem.record, problem.field) for problem in result.report.problems] == [(6, "start"), (7, "start"), (8, "start")]
+
+
+def test_a_time_in_the_last_column_of_a_crlf_file():
+    rows = ["S1,CP-1,2.5,2024-07-01T10:00:00Z,2024-07-01T12:30:00Z", "S2,CP-1,1,2024-07-02T10:00:00Z,2024-07-02T11:00:00"]
+    result = read_sessions_csv(csv_bytes(rows, header="session_id,chargepoint_id,energy_kwh,start,end", newline="\r\n"))
+    assert not result.report.problems
+    assert list(result.sessions["end"]) == [pd.Timestamp("2024-07-01 12:30", tz="UTC"), pd.Timestamp("2024-07-02 11:00", tz="UTC")]

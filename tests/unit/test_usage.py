@@ -334,16 +334,16 @@ def test_finalise_sessions_catches_repeats_in_a_later_chunk_through_seen():
     assert list(second["session_id"]) == ["d"]
     assert problems(report) == [(6, "session_id", REJECTED), (7, "session_id", REJECTED)]
     # The first chunk was hashed only when the second came; the second waits for a third.
-    assert len(seen.hashes) == 3 and list(seen.pending) == ["d"]
+    assert len(seen.keys) == 3 and len(seen.pending[0]) == 1
 
 
 def test_repeated_session_ids_across_chunks():
     seen = SeenSessions()
     assert list(seen.repeated(np.array(["a", "b", "a"], dtype=object))) == [False, False, True]
-    assert len(seen.hashes) == 0  # one chunk so far: nothing hashed
+    assert len(seen.keys) == 0  # one chunk so far: nothing hashed
     assert list(seen.repeated(np.array(["b", "c", "c", "d"], dtype=object))) == [True, False, True, False]
     assert list(seen.repeated(np.array(["e", "d", "a"], dtype=object))) == [False, True, True]
-    assert len(seen.hashes) == 4
+    assert len(seen.keys) == 4 and np.all(np.diff(seen.keys.astype(np.float64)) >= 0)
 
 
 def test_finalise_usage_rejects_bad_values():

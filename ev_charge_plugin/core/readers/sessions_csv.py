@@ -168,9 +168,13 @@ def _fast_chunks(data: bytes, header: list, delimiter: str, columns: dict, chunk
             continue
         ends = ends - (buffer[np.maximum(ends - 1, 0)] == ord("\r"))  # a CRLF line's \r is not data
         separators = np.flatnonzero(buffer[starts[0]:ends[-1]] == ord(delimiter)) + starts[0]
-        if not np.array_equal(np.diff(np.searchsorted(separators, np.append(starts, ends[-1:]))), np.full(len(chunk), width - 1)):
+        if len(separators) != len(chunk) * (width - 1):
             raise _NotWellFormed()
         separators = separators.reshape(len(chunk), width - 1)
+        # The right total, and each line's share starting and ending inside it, means every line has exactly
+        # width - 1: a line short of one would push its row of the reshape into the next line.
+        if width > 1 and not ((separators[:, 0] >= starts).all() and (separators[:, -1] < ends).all()):
+            raise _NotWellFormed()
         raw = chunk[others].rename(columns={columns[name]: name for name in columns})
         raw.index = pd.RangeIndex(len(raw))
         raw.insert(0, "record", np.arange(first, first + len(raw)) + HEADER_LINE + 1)
