@@ -51,12 +51,18 @@ def usage_kind(path) -> str:
     raise SourceError(tr("{name} is not a usage file the plugin reads: use the quarterly return CSV, a session CSV or OCPI CDRs (JSON).").format(name=Path(path).name))
 
 
-def _known_chargepoints(archive: Archive, chargepoints) -> pd.DataFrame:
+def _known_chargepoints(archive_path: Path, chargepoints) -> pd.DataFrame:
     """``chargepoint_id``, ``connectors`` and ``power_kw`` of every charge point the usage may name; those given win."""
     columns = ["chargepoint_id", "connectors", "power_kw"]
-    frames = [archive.chargepoints()[columns]]
+    frames = []
+    if archive_path.is_file():
+        with Archive(archive_path) as archive:
+            frames.append(archive.chargepoints()[columns])
     if chargepoints is not None:
         frames.append(pd.DataFrame(chargepoints[columns]))
+    if not frames:
+        return pd.DataFrame({"connectors": pd.Series(dtype="Int64"), "power_kw": pd.Series(dtype="float64")},
+                            index=pd.Index([], name="chargepoint_id", dtype=object))
     known = pd.concat(frames, ignore_index=True).drop_duplicates("chargepoint_id", keep="last")
     return known.set_index("chargepoint_id")
 
@@ -91,9 +97,10 @@ def complete_usage(usage: pd.DataFrame, connectors: pd.Series, report: Validatio
     return check_usage(fill_available_hours(usage, connectors, report), report)
 
 
-def fingerprint(*sources) -> str:
-    """SHA-256 over the bytes of every source given (None skipped): the same files give the same value."""
-    digest = hashlib.sha256()
+def fingerprint(*sources, how: str = "") -> str:
+    """SHA-256 over the bytes of every source given (None skipped) and ``how`` they are read:
+    the same files read the same way give the same value."""
+    digest = hashlib.sha256(how.encode())
     for source in sources:
         if source is not None:
             digest.update(hashlib.sha256(read_source(source)[0]).digest())
@@ -122,11 +129,14 @@ def import_usage(archive_path, usage_path, *, chargepoints=None, chargepoints_pa
         if progress is not None:
             progress(READ_SHARE + (1.0 - READ_SHARE) * fraction)
 
+    # Read and check everything before the archive is touched (or created): a bad file leaves no trace.
+    known = _known_chargepoints(Path(archive_path), chargepoints)
+    usage = _read(usage_path, kind, known, report, freq, reading, cancelled)
+    usage = complete_usage(usage, known["connectors"], report)
+    usage = usage[USAGE_COLUMNS].reset_index(drop=True)
+    # Sessions summed by month are another import than the same sessions summed by quarter.
+    how = "" if kind == RETURN else freq
     with Archive(archive_path) as archive:
-        known = _known_chargepoints(archive, chargepoints)
-        usage = _read(usage_path, kind, known, report, freq, reading, cancelled)
-        usage = complete_usage(usage, known["connectors"], report)
-        usage = usage[USAGE_COLUMNS].reset_index(drop=True)
         summary = archive.import_batch(usage=usage, chargepoints=chargepoints, source=report.source,
-                                       source_sha256=fingerprint(usage_path, chargepoints_path), progress=writing)
+                                       source_sha256=fingerprint(usage_path, chargepoints_path, how=how), progress=writing)
     return UsageImport(kind, usage, report, summary)

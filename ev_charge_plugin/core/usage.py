@@ -123,11 +123,10 @@ def aggregate_sessions(sessions: pd.DataFrame, freq: str = QUARTER) -> pd.DataFr
 
 def sum_usage(parts) -> pd.DataFrame:
     """Add up usage frames that may hold the same charge point and period (chunks of one file)."""
-    if len(parts) == 1:
-        return parts[0]
+    parts = [part for part in parts if len(part)]
+    if len(parts) <= 1:
+        return parts[0] if parts else empty_usage()
     frame = pd.concat(parts, ignore_index=True)
-    if frame.empty:
-        return empty_usage()
     keys = ["chargepoint_id", "period_start", "period_end"]
     summed = frame.groupby(keys, sort=True, observed=True)[USAGE_SUMS].sum(min_count=1).reset_index()
     # A period where some chunk lacked charging hours lacks them in total.

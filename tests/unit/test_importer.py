@@ -288,3 +288,24 @@ def test_ocpi_cdrs_are_imported(tmp_path, archive_path, chargepoints, chargepoin
     assert cp2["charging_hours"] == pytest.approx(2.5)
     # Two connectors x 2209 h (Q4 2024 gains an hour on 27 October).
     assert cp2["available_hours"] == 4418.0
+
+
+def test_a_file_that_cannot_be_read_leaves_no_archive_behind(tmp_path, chargepoints, chargepoints_path):
+    archive = tmp_path / "new_history.gpkg"
+    broken = write(tmp_path / "broken.csv", "chargepoint_id,period_start")  # required columns missing
+    with pytest.raises(SourceError):
+        import_usage(archive, broken, chargepoints=chargepoints, chargepoints_path=chargepoints_path)
+    assert not archive.exists()
+
+
+def test_the_same_sessions_summed_by_month_are_a_new_import(tmp_path, archive_path, chargepoints, chargepoints_path):
+    path = sessions_file(tmp_path, "sessions.csv",
+                         "S1,CP-1,2024-07-05T10:00:00Z,2024-07-05T12:00:00Z,10,1.5",
+                         "S2,CP-1,2024-08-02T10:00:00Z,2024-08-02T11:00:00Z,5,1")
+    by_quarter = import_usage(archive_path, path, chargepoints=chargepoints, chargepoints_path=chargepoints_path)
+    by_month = import_usage(archive_path, path, chargepoints=chargepoints, chargepoints_path=chargepoints_path, freq="month")
+    assert (by_quarter.summary.imported, by_month.summary.already_imported_at) == (1, None)
+    # The two months replace the quarter: July and August, never both and the quarter.
+    assert by_month.summary.replaced == 2
+    again = import_usage(archive_path, path, chargepoints=chargepoints, chargepoints_path=chargepoints_path, freq="month")
+    assert again.summary.already_imported_at is not None

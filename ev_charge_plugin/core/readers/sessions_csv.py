@@ -247,6 +247,6 @@ def read_sessions_csv(path_or_bytes, *, source: str = None, chunk_rows: int = CH
 
     name = "" if isinstance(path_or_bytes, (bytes, bytearray)) else Path(path_or_bytes).name
     report = ValidationReport(source=source or name or tr("Sessions"))
-    parts = read_session_chunks(path_or_bytes, report, lambda sessions: sessions, chunk_rows=chunk_rows)
+    parts = [part for part in read_session_chunks(path_or_bytes, report, lambda sessions: sessions, chunk_rows=chunk_rows) if len(part)]
     sessions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["record"] + SESSION_COLUMNS)
     return UsageReadResult(usage=None, sessions=sessions, report=report)
