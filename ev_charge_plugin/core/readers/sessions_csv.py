@@ -10,6 +10,7 @@ reports every malformed line.
 """
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,8 @@ ALIASES = {
 }
 HEADER_BYTES = 64 * 1024
 ISO_WIDTH = len("2024-07-01T17:05:00Z")
+ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]  # YYYY MM DD hh mm ss
+ISO_SEPARATORS = [4, 7, 13, 16]  # - - : :
 
 
 def header_line(data: bytes, name: str = "") -> tuple:
@@ -100,26 +103,20 @@ def _iso_utc(buffer: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndarr
         return result
     # Every field's 20 bytes in one gather, from a view of the file as overlapping 20-byte windows.
     windows = np.lib.stride_tricks.as_strided(buffer, shape=(len(buffer) - ISO_WIDTH + 1, ISO_WIDTH), strides=(1, 1), writeable=False)
-    block = windows[begin[rows]].astype(np.int32)
+    block = windows[begin[rows]]
+    digits = block[:, ISO_DIGITS].astype(np.int16) - ord("0")
+    layout = (((digits >= 0) & (digits <= 9)).all(axis=1)
+              & (block[:, ISO_SEPARATORS] == np.frombuffer(b"--::", dtype=np.uint8)).all(axis=1)
+              & ((block[:, 10] == ord("T")) | (block[:, 10] == ord(" ")))
+              & ((length[rows] == 19) | (block[:, 19] == ord("Z"))))
+    digits = digits.astype(np.int32)
 
-    def char(offset):
-        return block[:, offset]
+    def number(first, count):
+        return sum(digits[:, first + k] * 10 ** (count - 1 - k) for k in range(count))
 
-    def number(*offsets):
-        value, ok = 0, True
-        for offset in offsets:
-            digit = char(offset) - ord("0")
-            ok &= (digit >= 0) & (digit <= 9)
-            value = value * 10 + digit
-        return value, ok
-
-    (year, ok_year), (month, ok_month), (day, ok_day) = number(0, 1, 2, 3), number(5, 6), number(8, 9)
-    (hour, ok_hour), (minute, ok_minute), (second, ok_second) = number(11, 12), number(14, 15), number(17, 18)
-    layout = (ok_year & ok_month & ok_day & ok_hour & ok_minute & ok_second
-              & (char(4) == ord("-")) & (char(7) == ord("-")) & ((char(10) == ord("T")) | (char(10) == ord(" ")))
-              & (char(13) == ord(":")) & (char(16) == ord(":"))
-              & ((length[rows] == 19) | (char(19) == ord("Z")))
-              & (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60))
+    year, month, day = number(0, 4), number(4, 2), number(6, 2)
+    hour, minute, second = number(8, 2), number(10, 2), number(12, 2)
+    layout &= (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
     months = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
     dates = months.astype("datetime64[D]") + (np.clip(day, 1, 31) - 1)
     layout &= dates.astype("datetime64[M]") == months  # 31 April is not a day
@@ -144,45 +141,53 @@ def _field(starts, ends, separators, column: int, width: int) -> tuple:
     return begin, (ends if column == width - 1 else separators[:, column])
 
 
+def _line_times(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, delimiter: str, width: int, columns: tuple) -> tuple:
+    """``(ends, times)`` for a run of lines: line ends without a CRLF's \\r, and one time column per
+    position in ``columns``. Raises _NotWellFormed if a line has another number of fields than ``width``.
+    """
+    ends = ends - (buffer[np.maximum(ends - 1, 0)] == ord("\r"))  # a CRLF line's \r is not data
+    separators = np.flatnonzero(buffer[starts[0]:ends[-1]] == ord(delimiter)) + starts[0]
+    if len(separators) != len(starts) * (width - 1):
+        raise _NotWellFormed()
+    separators = separators.reshape(len(starts), width - 1)
+    # The right total, and each line's share starting and ending inside it, means every line has exactly
+    # width - 1: a line short of one would push its row of the reshape into the next line.
+    if width > 1 and not ((separators[:, 0] >= starts).all() and (separators[:, -1] < ends).all()):
+        raise _NotWellFormed()
+    return ends, [_times(buffer, *_field(starts, ends, separators, column, width)) for column in columns]
+
+
 def _fast_chunks(data: bytes, header: list, delimiter: str, columns: dict, chunk_rows: int):
     """Raw chunks of a file without quotes: times read from the bytes, the rest through pandas' C parser.
 
     Every line's fields are counted from the delimiters' positions, so a line
     with too many or too few fields sends the file to the slow path
-    (_NotWellFormed) rather than being read into the wrong columns.
+    (_NotWellFormed) rather than being read into the wrong columns. The times
+    of each chunk's lines are worked out in a second thread while pandas reads
+    the same lines: both mostly run without holding Python's lock.
     """
     buffer = np.frombuffer(data, dtype=np.uint8)
     line_starts, line_ends = _lines(buffer)
     width = len(header)
-    position = {name: header.index(column) for name, column in columns.items()}
+    time_columns = (header.index(columns["start"]), header.index(columns["end"]))
     others = [columns[name] for name in columns if name not in ("start", "end")]
-    reader = pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8-sig", usecols=others,
-                         dtype={columns["session_id"]: object, columns["chargepoint_id"]: object}, chunksize=chunk_rows,
-                         skip_blank_lines=False, keep_default_na=False, na_values=[""])
-    first = 0
-    for chunk in reader:
-        starts, ends = line_starts[first:first + len(chunk)], line_ends[first:first + len(chunk)]
-        if len(chunk) != len(starts):
-            raise _NotWellFormed()
-        if not len(chunk):
-            continue
-        ends = ends - (buffer[np.maximum(ends - 1, 0)] == ord("\r"))  # a CRLF line's \r is not data
-        separators = np.flatnonzero(buffer[starts[0]:ends[-1]] == ord(delimiter)) + starts[0]
-        if len(separators) != len(chunk) * (width - 1):
-            raise _NotWellFormed()
-        separators = separators.reshape(len(chunk), width - 1)
-        # The right total, and each line's share starting and ending inside it, means every line has exactly
-        # width - 1: a line short of one would push its row of the reshape into the next line.
-        if width > 1 and not ((separators[:, 0] >= starts).all() and (separators[:, -1] < ends).all()):
-            raise _NotWellFormed()
-        raw = chunk[others].rename(columns={columns[name]: name for name in columns})
-        raw.index = pd.RangeIndex(len(raw))
-        raw.insert(0, "record", np.arange(first, first + len(raw)) + HEADER_LINE + 1)
-        for name in ("start", "end"):
-            raw[name] = _times(buffer, *_field(starts, ends, separators, position[name], width))
-        first += len(chunk)
-        # A line of empty fields carries nothing (the slow path skips it too).
-        yield raw.loc[ends - starts != width - 1] if ((ends - starts) == width - 1).any() else raw
+    chunks = iter(pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8-sig", usecols=others,
+                              dtype={columns["session_id"]: object, columns["chargepoint_id"]: object}, chunksize=chunk_rows,
+                              skip_blank_lines=False, keep_default_na=False, na_values=[""]))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for first in range(0, len(line_starts), chunk_rows):
+            starts, ends = line_starts[first:first + chunk_rows], line_ends[first:first + chunk_rows]
+            times = pool.submit(_line_times, buffer, starts, ends, delimiter, width, time_columns)
+            chunk = next(chunks, None)
+            ends, (start, end) = times.result()
+            if chunk is None or len(chunk) != len(starts):
+                raise _NotWellFormed()
+            raw = chunk[others].rename(columns={columns[name]: name for name in columns})
+            raw.index = pd.RangeIndex(len(raw))
+            raw.insert(0, "record", np.arange(first, first + len(raw)) + HEADER_LINE + 1)
+            raw["start"], raw["end"] = start, end
+            # A line of empty fields carries nothing (the slow path skips it too).
+            yield raw.loc[ends - starts != width - 1] if ((ends - starts) == width - 1).any() else raw
 
 
 def _slow_chunks(data: bytes, name: str, columns: dict, report: ValidationReport, chunk_rows: int):
