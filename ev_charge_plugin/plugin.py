@@ -155,7 +155,7 @@ class EvChargePlugin:
         if not self._report_failure(outcome, message):
             return
         bar = self.iface.messageBar()
-        report = add_report_layer(context.takeResultLayer(results["REPORT"]), tr("Import report: {source}").format(source=self.import_dialog.usage_chooser.source()),
+        report = add_report_layer(context.takeResultLayer(results["REPORT"]), tr("Import report: {source}").format(source=results["LABEL"]),
                                   tr("Every rejected or repaired row of the import, with its line, field and reason."))
         self._push_with_buttons(message, Qgis.Warning if results["REJECTED"] else Qgis.Success, (
             (tr("Open report"), lambda: self.iface.showAttributeTable(report)),

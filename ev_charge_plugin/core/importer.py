@@ -14,7 +14,7 @@ from .archive import Archive, ImportSummary
 from .errors import CancelledError, SourceError
 from .i18n import tr
 from .readers._common import read_source
-from .report import ValidationReport
+from .report import REPLACED, ValidationReport
 from .usage import (QUARTER, USAGE_COLUMNS, aggregate_sessions, check_usage, fill_available_hours,
                     reject_unknown_chargepoints, sum_usage)
 
@@ -139,4 +139,18 @@ def import_usage(archive_path, usage_path, *, chargepoints=None, chargepoints_pa
     with Archive(archive_path) as archive:
         summary = archive.import_batch(usage=usage, chargepoints=chargepoints, source=report.source,
                                        source_sha256=fingerprint(usage_path, chargepoints_path, how=how), progress=writing)
+    _report_replacements(summary.replacements, report)
     return UsageImport(kind, usage, report, summary)
+
+
+def _report_replacements(replacements: pd.DataFrame, report: ValidationReport) -> None:
+    """One report line per archived row the import replaced, with the old and new figures, for the audit trail."""
+    from .usage import period_label
+
+    for row in replacements.itertuples():
+        report.add(None, "period_start", tr(
+            "Replaces {period} as imported from {source}: sessions {old_sessions:,} -> {new_sessions:,}, "
+            "energy {old_energy:,.1f} -> {new_energy:,.1f} kWh, hours occupied {old_hours:,.1f} -> {new_hours:,.1f}.").format(
+            period=period_label(row.period_start, row.period_end), source=row.old_source, old_sessions=row.old_sessions,
+            new_sessions=row.new_sessions, old_energy=row.old_energy_kwh, new_energy=row.new_energy_kwh,
+            old_hours=row.old_occupied_hours, new_hours=row.new_occupied_hours), REPLACED, row.chargepoint_id)

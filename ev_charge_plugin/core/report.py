@@ -8,6 +8,7 @@ REJECTED = "rejected"  # the record is not in the output
 REPAIRED = "repaired"  # the record is in the output, changed as the reason says
 FLAGGED = "flagged"    # the record is in the output as it was, but worth a look
 WARNING = "warning"    # about the file rather than one record
+REPLACED = "replaced"  # the record replaced an older one in the history archive (kept aside there)
 
 REPORT_COLUMNS = ["source", "record", "chargepoint_id", "field", "severity", "reason"]
 

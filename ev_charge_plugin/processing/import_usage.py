@@ -67,6 +67,7 @@ class ImportUsageAlgorithm(EvChargeAlgorithm):
                                   ("CHARGEPOINTS_REJECTED", self.tr("Charge point records rejected"))):
             self.addOutput(QgsProcessingOutputNumber(name, description))
         self.addOutput(QgsProcessingOutputString("SUMMARY", self.tr("Import summary")))
+        self.addOutput(QgsProcessingOutputString("LABEL", self.tr("Where the usage came from")))
 
     def processAlgorithm(self, parameters, context, feedback):
         from ..core import schema
@@ -131,4 +132,5 @@ class ImportUsageAlgorithm(EvChargeAlgorithm):
             "REGISTERED": summary.chargepoints_registered,
             "CHARGEPOINTS_REJECTED": chargepoints_rejected,
             "SUMMARY": text,
+            "LABEL": fetched.label,
         }

@@ -94,7 +94,8 @@ try:
     imported = wait_for(lambda: importer.run is None)
     seen["import"] = {"finished": imported, "status": importer.status_label.text(),
                       "bar": [item.text() for item in iface.messageBar().items()],
-                      "archive_exists": os.path.exists(os.environ["EVCHARGE_E2E_ARCHIVE"])}
+                      "archive_exists": os.path.exists(os.environ["EVCHARGE_E2E_ARCHIVE"]),
+                      "layers": sorted(layer.name() for layer in QgsProject.instance().mapLayers().values())}
     importer.close()
     flush()
 

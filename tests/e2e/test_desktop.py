@@ -53,6 +53,7 @@ def test_usage_import_then_style_every_period_for_the_temporal_controller(deskto
     assert imported["finished"] and imported["archive_exists"]
     assert imported["status"].startswith("usage return: 13,872 rows imported, 0 replaced")
     assert any("13,872 rows imported" in text for text in imported["bar"])
+    assert "Import report: Demo charge point usage (synthetic)" in imported["layers"]
     style = desktop["style"]
     assert style["finished"], style["status"]
     assert style["periods"][:2] == ["Q3 2024", "Last 12 months (1 Oct 2023 to 30 Sep 2024)"]

@@ -13,7 +13,7 @@ from ev_charge_plugin.core.archive import Archive
 from ev_charge_plugin.core.errors import CancelledError, SourceError
 from ev_charge_plugin.core.importer import OCPI_CDRS, RETURN, SESSIONS, import_usage, usage_kind
 from ev_charge_plugin.core.readers import read_chargepoints
-from ev_charge_plugin.core.report import REJECTED, WARNING
+from ev_charge_plugin.core.report import REJECTED, REPLACED, WARNING
 
 CHARGEPOINTS_CSV = """chargepoint_id,name,operator,latitude,longitude,easting,northing,power_kw,connectors,connector_types,status,on_street,scheme
 CP-1,Lamp column 1,Example Charging Ltd,51.494312,-0.115872,,,7,1,IEC_62196_T2,AVAILABLE,yes,
@@ -151,6 +151,10 @@ def test_a_corrected_return_replaces_the_old_row(tmp_path, archive_path, return_
     replacements = result.summary.replacements
     assert len(replacements) == 1
     assert replacements["old_sessions"].iloc[0] == 184 and replacements["new_sessions"].iloc[0] == 190
+    # The import report says so too, naming the older file.
+    [line] = [problem for problem in result.report.problems if problem.severity == REPLACED]
+    assert line.chargepoint_id == "CP-1"
+    assert "Q3 2024" in line.reason and "sessions 184 -> 190" in line.reason and return_path.name in line.reason
 
 
 def test_hours_beyond_the_period_are_rejected(tmp_path, archive_path, chargepoints, chargepoints_path):
