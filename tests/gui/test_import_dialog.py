@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 from qgis.PyQt.QtCore import Qt
-from qgis.core import QgsProject, QgsSettings
+from qgis.core import QgsProject
 
 from ev_charge_plugin.gui.import_dialog import REMEMBERED, ImportUsageDialog, project_archive
 from ev_charge_plugin.gui.task_dialog import CANCELLED, SUCCEEDED
@@ -23,25 +23,10 @@ RETURN_CSV = (
 )
 
 
-def forget_choices():
-    settings = QgsSettings()
-    settings.remove(REMEMBERED)
-    settings.remove(f"{SETTINGS_GROUP}/last_archive")
-
-
 @pytest.fixture
-def dialog(qtbot, qgis_app, tmp_path, monkeypatch):
-    monkeypatch.setenv("EVCHARGE_CACHE_DIR", str(tmp_path / "cache"))
-    QgsProject.instance().clear()
-    forget_choices()
-    widget = ImportUsageDialog()
-    qtbot.addWidget(widget)
-    yield widget
-    if widget.run is not None:
-        widget.cancel()
-        qtbot.waitUntil(lambda: widget.run is None, timeout=30000)
-    QgsProject.instance().clear()
-    forget_choices()
+def dialog(open_dialog, forget_settings):
+    forget_settings(REMEMBERED, f"{SETTINGS_GROUP}/last_archive")
+    return open_dialog(ImportUsageDialog)
 
 
 def run_and_wait(qtbot, dialog):

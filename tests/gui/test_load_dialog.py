@@ -20,15 +20,8 @@ CSV = (
 
 
 @pytest.fixture
-def dialog(qtbot, qgis_app, tmp_path, monkeypatch):
-    monkeypatch.setenv("EVCHARGE_CACHE_DIR", str(tmp_path / "cache"))
-    widget = LoadChargePointsDialog()
-    qtbot.addWidget(widget)
-    yield widget
-    if widget.run is not None:
-        widget.cancel()
-        qtbot.waitUntil(lambda: widget.run is None, timeout=30000)
-    QgsProject.instance().clear()
+def dialog(open_dialog):
+    return open_dialog(LoadChargePointsDialog)
 
 
 def choose_file(dialog, tmp_path):

@@ -1,7 +1,7 @@
 """The style by utilisation dialog under qtbot, on a real archive holding the demo's four quarters."""
 import pytest
 from qgis.PyQt.QtCore import Qt
-from qgis.core import QgsProject, QgsSettings
+from qgis.core import QgsProject
 
 from ev_charge_plugin.gui.import_dialog import project_archive
 from ev_charge_plugin.gui.style_dialog import StyleByUtilisationDialog
@@ -35,34 +35,12 @@ def archive(qgis_app, tmp_path_factory):
     return folder / "history.gpkg"
 
 
-def forget_choices():
+@pytest.fixture
+def make_dialog(open_dialog, forget_settings):
     from ev_charge_plugin.qgis_io.symbology import STYLE_SETTINGS
 
-    settings = QgsSettings()
-    settings.remove(STYLE_SETTINGS)
-    settings.remove(f"{SETTINGS_GROUP}/last_archive")
-
-
-@pytest.fixture
-def make_dialog(qtbot, qgis_app, tmp_path, monkeypatch):
-    monkeypatch.setenv("EVCHARGE_CACHE_DIR", str(tmp_path / "cache"))
-    QgsProject.instance().clear()
-    forget_choices()
-    made = []
-
-    def make():
-        widget = StyleByUtilisationDialog()
-        qtbot.addWidget(widget)
-        made.append(widget)
-        return widget
-
-    yield make
-    for widget in made:
-        if widget.run is not None:
-            widget.cancel()
-            qtbot.waitUntil(lambda widget=widget: widget.run is None, timeout=30000)
-    QgsProject.instance().clear()
-    forget_choices()
+    forget_settings(STYLE_SETTINGS, f"{SETTINGS_GROUP}/last_archive")
+    return lambda: open_dialog(StyleByUtilisationDialog)
 
 
 def items(combo):
