@@ -8,7 +8,7 @@ from qgis.gui import QgsFileWidget
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
 from .load_dialog import FILE_FILTER as CHARGEPOINT_FILE_FILTER
-from .task_dialog import SourceChooser, TaskDialog
+from .task_dialog import NO_SOURCE, SourceChooser, TaskDialog
 
 ALGORITHM_ID = "evcharge:importusage"
 REMEMBERED = f"{SETTINGS_GROUP}/import_dialog"
@@ -90,7 +90,7 @@ class ImportUsageDialog(TaskDialog):
         self.build(inputs, self._help_html(), tr("&Import"))
         self.resize(820, 560)
         self.usage_chooser.restore(f"{REMEMBERED}/usage")
-        self.chargepoint_chooser.restore(f"{REMEMBERED}/chargepoints", default_kind="none")
+        self.chargepoint_chooser.restore(f"{REMEMBERED}/chargepoints", default_kind=NO_SOURCE)
         self.period_combo.setCurrentIndex(QgsSettings().value(f"{REMEMBERED}/period", 0, type=int))
         self._update_enabled()
 
@@ -134,7 +134,7 @@ class ImportUsageDialog(TaskDialog):
     def problem(self):
         if not self.usage_chooser.source():
             return tr("Choose the usage to import: a dataset or a file.")
-        if self.chargepoint_chooser.kind() != "none" and not self.chargepoint_chooser.source():
+        if self.chargepoint_chooser.kind() != NO_SOURCE and not self.chargepoint_chooser.source():
             return tr("Choose the charge points' dataset or file, or None.")
         if not self.archive_path():
             return tr("Choose the history archive: an existing GeoPackage or a new file name.")

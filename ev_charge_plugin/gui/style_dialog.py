@@ -1,7 +1,7 @@
 """Style by utilisation...: pick a period and a metric, compute utilisation as a task, style the map."""
-from datetime import date, timedelta
+from datetime import timedelta
 
-from qgis.PyQt.QtCore import QDate, QSize
+from qgis.PyQt.QtCore import QDate, QSize, Qt
 from qgis.PyQt.QtWidgets import QComboBox, QDateEdit, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 from qgis.core import QgsStyle, QgsSymbolLayerUtils
 
@@ -10,17 +10,23 @@ from .import_dialog import ArchiveWidget, set_project_archive
 from .task_dialog import TaskDialog
 
 ALGORITHM_ID = "evcharge:utilisation"
-METHOD_LABELS = {
-    "quantile": "Quantile (equal count)",
-    "jenks": "Natural breaks (Jenks)",
-    "equal": "Equal interval",
-    "pretty": "Pretty breaks",
-}
 ONE_PERIOD, LAST_12_MONTHS, EVERY_PERIOD, CUSTOM = "period", "12months", "every", "custom"
+
+
+def method_labels() -> dict:
+    """The classification methods (qgis_io.symbology.CLASSIFICATION_METHODS) as the picker names them."""
+    return {
+        "quantile": tr("Quantile (equal count)"),
+        "jenks": tr("Natural breaks (Jenks)"),
+        "equal": tr("Equal interval"),
+        "pretty": tr("Pretty breaks"),
+    }
 
 
 def period_choices(periods) -> list:
     """``(label, kind, start, end)`` choices for an archive's periods (a frame of period_start/period_end), newest first."""
+    import pandas as pd
+
     from ..core.usage import period_label
 
     if periods.empty:
@@ -29,7 +35,7 @@ def period_choices(periods) -> list:
     first, last = periods["period_start"].min().date(), periods["period_end"].max().date()
     choices = [(period_label(row.period_start, row.period_end), ONE_PERIOD, row.period_start.date(), row.period_end.date())
                for row in periods.itertuples()]
-    year_start = date(last.year - 1, last.month, last.day)
+    year_start = (pd.Timestamp(last) - pd.DateOffset(years=1)).date()
     choices.insert(min(1, len(choices)), (tr("Last 12 months ({period})").format(period=period_label(year_start, last)), LAST_12_MONTHS, year_start, last))
     choices.append((tr("Every period, one step each in the temporal controller ({period})").format(period=period_label(first, last)), EVERY_PERIOD, first, last))
     choices.append((tr("Custom range..."), CUSTOM, first, last))
@@ -66,7 +72,7 @@ class StyleByUtilisationDialog(TaskDialog):
         self.metric_combo.setObjectName("metricCombo")
         for index, metric in enumerate(metrics().values()):
             self.metric_combo.addItem(metric.label, metric.key)
-            self.metric_combo.setItemData(index, metric.long, 3)  # Qt.ToolTipRole
+            self.metric_combo.setItemData(index, metric.long, Qt.ToolTipRole)
         self.definition_label = QLabel()
         self.definition_label.setWordWrap(True)
         self.metric_combo.currentIndexChanged.connect(self._show_definition)
@@ -74,8 +80,8 @@ class StyleByUtilisationDialog(TaskDialog):
 
         self.method_combo = QComboBox()
         self.method_combo.setObjectName("methodCombo")
-        for key, label in METHOD_LABELS.items():
-            self.method_combo.addItem(tr(label), key)
+        for key, label in method_labels().items():
+            self.method_combo.addItem(label, key)
         self.method_combo.setCurrentIndex(max(0, self.method_combo.findData(settings.method)))
         self.classes_spin = QSpinBox()
         self.classes_spin.setRange(2, 12)
@@ -148,15 +154,12 @@ class StyleByUtilisationDialog(TaskDialog):
         try:
             with Archive(path) as archive:
                 choices = period_choices(archive.periods())
+            message = tr("Ready.") if choices else tr("The archive holds no usage yet: import usage first.")
         except EvChargeError as error:
-            self.status_label.setText(str(error))
-            choices = []
+            choices, message = [], str(error)
         for label, kind, start, end in choices:
             self.period_combo.addItem(label, (kind, start, end))
-        if choices:
-            self.status_label.setText(tr("Ready."))
-        elif self.status_label.text() == tr("Ready."):
-            self.status_label.setText(tr("The archive holds no usage yet: import usage first."))
+        self.status_label.setText(message)
         self._update_custom()
         self._update_enabled()
 

@@ -146,6 +146,8 @@ class UtilisationAlgorithm(EvChargeAlgorithm):
         if context.willLoadLayerOnCompletion(output):
             context.layerToLoadOnCompletionDetails(output).setPostProcessor(StyleOnLoad.create(metric, start, end, by_period))
         with_usage = metrics.loc[metrics["available_hours"].notna(), "chargepoint_id"].nunique()
+        if not with_usage:
+            feedback.pushWarning(self.tr("No archived period lies wholly inside {label}: every charge point shows as without usage data.").format(label=label))
         feedback.pushInfo(self.tr("{label}: {count:,} charge points, {with_usage:,} with usage.").format(label=label, count=len(chargepoints), with_usage=with_usage))
         return {self.OUTPUT: output, "CHARGEPOINTS": len(chargepoints), "WITH_USAGE": with_usage, "PERIOD": label}
 

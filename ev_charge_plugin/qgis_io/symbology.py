@@ -148,7 +148,9 @@ def utilisation_renderer(values, metric_key: str, settings: RendererSettings) ->
         expression = f"{field} {lower} {class_range.lowerBound()!r} AND {field} <= {class_range.upperBound()!r}"
         colour = ramp.color(index / max(1, len(ranges) - 1)).name()
         heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(colour), 0, 0, expression, class_range.label()))
-    heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(NO_DATA_COLOUR), 0, 0, "ELSE", tr("No usage data in this period")))
+    # A change needs the period before as well: without it there is nothing to compare.
+    no_data = tr("No usage data in this period or the one before") if metric_key.endswith("_change_pp") else tr("No usage data in this period")
+    heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(NO_DATA_COLOUR), 0, 0, "ELSE", no_data))
     root = QgsRuleBasedRenderer.Rule(None)
     root.appendChild(heading)
     renderer = QgsRuleBasedRenderer(root)
