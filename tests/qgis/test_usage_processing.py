@@ -505,3 +505,19 @@ def test_step_through_periods_gives_one_frame_per_quarter(qgis_app):
     assert [begins_and_ends(navigation.dateTimeRangeForFrameNumber(frame))[0][:10] for frame in range(4)] == QUARTER_STARTS
     # No fifth, empty frame after the last archived quarter.
     assert navigation.totalFrameCount() == 4
+
+
+def test_a_change_metric_says_its_no_data_class_needs_the_period_before(demo_archive):
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
+
+    archive, _ = demo_archive
+    # Q4 2023 is the first archived quarter: no quarter before it, so no change for anyone.
+    layer = utilisation(archive, "2023-10-01", "2024-01-01")["OUTPUT"]
+    renderer = style(layer, RendererSettings(method="equal", classes=4, metric="occupancy_change_pp"), start="2023-10-01", end="2024-01-01")
+    # No values, so no classes: only the no-data rule, saying why.
+    [no_data] = metric_rules(renderer)
+    assert no_data.isElse() and no_data.label() == "No usage data in this period or the one before"
+    # The next quarter has one: classes, then the no-data rule.
+    layer = utilisation(archive, "2024-01-01", "2024-04-01")["OUTPUT"]
+    renderer = style(layer, RendererSettings(method="equal", classes=4, metric="occupancy_change_pp"), start="2024-01-01", end="2024-04-01")
+    assert len(metric_rules(renderer)) == 5
