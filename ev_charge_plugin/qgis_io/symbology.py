@@ -125,7 +125,7 @@ def legend_title(metric_key: str, start, end) -> str:
 
 def utilisation_renderer(values, metric_key: str, settings: RendererSettings) -> QgsRuleBasedRenderer:
     """Classes of ``values`` (the metric's non-empty values) by the chosen method, one rule each, plus no data,
-    all under one heading rule that carries the metric's definition (see :func:`metric_rules`).
+    after a first rule that only carries the metric's definition for the legend (see :func:`metric_rules`).
 
     A graduated renderer draws nothing for a feature whose value is empty, and
     charge points without usage in the period must still show, so the classes
@@ -141,18 +141,17 @@ def utilisation_renderer(values, metric_key: str, settings: RendererSettings) ->
     ranges = method.classes([float(value) for value in values], settings.classes) if len(values) else []
     ramp = QgsStyle.defaultStyle().colorRamp(settings.ramp) or QgsStyle.defaultStyle().colorRamp("Viridis")
     field = QgsExpression.quotedColumnRef(metric_key)
-    # The classes hang under a rule without symbol or filter, which the legend shows as a heading: the definition.
-    heading = QgsRuleBasedRenderer.Rule(None, 0, 0, "", metric.short, metric.long)
+    root = QgsRuleBasedRenderer.Rule(None)
+    # First a rule without symbol, which draws nothing and which the legend shows as a line of text: the definition.
+    root.appendChild(QgsRuleBasedRenderer.Rule(None, 0, 0, "", metric.short, metric.long))
     for index, class_range in enumerate(ranges):
         lower = ">=" if index == 0 else ">"
         expression = f"{field} {lower} {class_range.lowerBound()!r} AND {field} <= {class_range.upperBound()!r}"
         colour = ramp.color(index / max(1, len(ranges) - 1)).name()
-        heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(colour), 0, 0, expression, class_range.label()))
+        root.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(colour), 0, 0, expression, class_range.label()))
     # A change needs the period before as well: without it there is nothing to compare.
     no_data = tr("No usage data in this period or the one before") if metric_key.endswith("_change_pp") else tr("No usage data in this period")
-    heading.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(NO_DATA_COLOUR), 0, 0, "ELSE", no_data))
-    root = QgsRuleBasedRenderer.Rule(None)
-    root.appendChild(heading)
+    root.appendChild(QgsRuleBasedRenderer.Rule(_metric_symbol(NO_DATA_COLOUR), 0, 0, "ELSE", no_data))
     renderer = QgsRuleBasedRenderer(root)
     # Busy charge points on top; power second, so a rapid hub is not hidden under its neighbours.
     renderer.setOrderBy(QgsFeatureRequest.OrderBy([QgsFeatureRequest.OrderByClause(metric_key, True, False),
@@ -162,8 +161,8 @@ def utilisation_renderer(values, metric_key: str, settings: RendererSettings) ->
 
 
 def metric_rules(renderer: QgsRuleBasedRenderer) -> list:
-    """The class rules of a utilisation renderer, then its "no usage data" rule (the heading's children)."""
-    return renderer.rootRule().children()[0].children()
+    """The class rules of a utilisation renderer, then its "no usage data" rule (all but the definition)."""
+    return renderer.rootRule().children()[1:]
 
 
 def style_by_utilisation(layer, metric_key: str, start, end, settings: RendererSettings, temporal: bool = False) -> None:

@@ -327,8 +327,8 @@ def test_equal_interval_rules_span_the_values_in_equal_steps(q3_layer):
     from ev_charge_plugin.qgis_io.symbology import RendererSettings, metric_rules
 
     renderer = style(q3_layer, RendererSettings(method="equal", classes=4, ramp="Blues", metric="occupancy_pct"))
-    [heading] = renderer.rootRule().children()
-    # The legend's heading is the metric's definition; it draws nothing itself.
+    heading = renderer.rootRule().children()[0]
+    # The legend's first line is the metric's definition; it draws nothing itself.
     assert heading.symbol() is None and heading.filterExpression() == ""
     assert heading.label() == metrics()["occupancy_pct"].short and heading.description() == metrics()["occupancy_pct"].long
     rules = metric_rules(renderer)
@@ -378,7 +378,7 @@ def test_charge_point_without_usage_is_drawn_by_the_no_data_rule(q3_layer):
         busy_keys = renderer.legendKeysForFeature(busy, context)
     finally:
         renderer.stopRender(context)
-    # Every feature also lists the root rule and the heading above the classes.
+    # Every feature also lists the root rule and the definition's line.
     parents = {renderer.rootRule().ruleKey(), renderer.rootRule().children()[0].ruleKey()}
     assert extra_keys - parents == {no_data.ruleKey()}
     assert len(busy_keys - parents) == 1 and no_data.ruleKey() not in busy_keys
