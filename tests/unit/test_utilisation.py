@@ -201,3 +201,34 @@ def test_utilisation_by_period_without_usage_is_empty(usage, chargepoints):
     result = utilisation_by_period(usage.iloc[0:0], chargepoints)
     assert result.empty
     assert {"period_start", "period_end", "occupancy_pct"} <= set(result.columns)
+
+
+def test_metrics_from_sessions_that_cross_a_quarter_boundary_on_a_two_connector_charge_point():
+    """Sessions to metrics, end to end, on a 50 kW charge point with two connectors (hand-computed).
+
+    S1 runs 20:00 on 30 Sep to 04:00 on 1 Oct 2024 London time (BST, UTC+1): 4 hours in Q3, 4 in Q4,
+    40 kWh split 20 + 20, 6 hours charging split 3 + 3; it counts as a session in Q3 only.
+    S2 runs 10:00 to 12:00 UTC on 15 Aug: 2 hours, 10 kWh, 2 hours charging.
+    Hours available: Q3 2024 = 92 days x 24 = 2208 per connector, 4416 for two;
+    Q4 2024 = 2209 (the October clock change) per connector, 4418 for two.
+    """
+    from ev_charge_plugin.core.report import ValidationReport
+    from ev_charge_plugin.core.usage import aggregate_sessions, fill_available_hours
+
+    sessions = pd.DataFrame({
+        "session_id": ["S1", "S2"], "chargepoint_id": ["HUB", "HUB"],
+        "start": pd.to_datetime(["2024-09-30T19:00:00Z", "2024-08-15T10:00:00Z"], utc=True),
+        "end": pd.to_datetime(["2024-10-01T03:00:00Z", "2024-08-15T12:00:00Z"], utc=True),
+        "energy_kwh": [40.0, 10.0], "charging_hours": [6.0, 2.0],
+    })
+    usage = fill_available_hours(aggregate_sessions(sessions), pd.Series({"HUB": 2}), ValidationReport())
+    hub = pd.DataFrame({"chargepoint_id": ["HUB"], "power_kw": [50.0]})
+    q3 = utilisation(usage, hub, "2024-07-01", "2024-10-01").iloc[0]
+    q4 = utilisation(usage, hub, "2024-10-01", "2025-01-01").iloc[0]
+    assert q3["occupancy_pct"] == pytest.approx((4 + 2) / 4416 * 100)
+    assert q3["charging_pct"] == pytest.approx((3 + 2) / 4416 * 100)
+    assert q3["capacity_factor_pct"] == pytest.approx((20 + 10) / (50 * 4416) * 100)
+    assert q3["sessions_per_day"] == pytest.approx(2 / 92) and q3["kwh_per_day"] == pytest.approx(30 / 92)
+    assert q4["occupancy_pct"] == pytest.approx(4 / 4418 * 100)
+    assert q4["sessions_per_day"] == 0 and q4["kwh_per_day"] == pytest.approx(20 / 92)
+    assert q4["occupancy_change_pp"] == pytest.approx(4 / 4418 * 100 - 6 / 4416 * 100)
