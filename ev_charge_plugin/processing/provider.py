@@ -6,6 +6,7 @@ from ..toolbelt.metadata import icon_path, plugin_version
 from .demo_data import DemoDataAlgorithm
 from .import_usage import ImportUsageAlgorithm
 from .load_chargepoints import LoadChargePointsAlgorithm
+from .nearest import NearestAlgorithm
 from .utilisation import UtilisationAlgorithm
 
 PROVIDER_ID = "evcharge"
@@ -28,5 +29,5 @@ class EvChargeProvider(QgsProcessingProvider):
         return plugin_version()
 
     def loadAlgorithms(self):
-        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), DemoDataAlgorithm()):
+        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), DemoDataAlgorithm()):
             self.addAlgorithm(algorithm)
