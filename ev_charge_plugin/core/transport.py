@@ -82,7 +82,7 @@ class Transport(ABC):
 
 def offline_error(url: str, detail: str) -> OfflineError:
     return OfflineError(
-        tr("Could not connect to {url} ({detail}). Check the network connection and the Datastore address in Settings.").format(
+        tr("Could not connect to {url} ({detail}). Check the network connection, and the address in EV Charge Points > Settings.").format(
             url=url, detail=detail
         ),
         url,
