@@ -33,6 +33,7 @@ HISTORY_TABLE = "chargepoint_history"
 USAGE_TABLE = "usage"
 REPLACED_TABLE = "usage_replaced"
 IMPORTS_TABLE = "imports"
+STATUS_TABLE = "status_snapshots"
 GEOMETRY_COLUMN = "geom"
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -86,12 +87,20 @@ _CREATE = [
         source_sha256 TEXT NOT NULL, imported_at DATETIME NOT NULL, {", ".join(f"{c} INTEGER NOT NULL" for c in IMPORT_COUNTS)})""",
     f"CREATE INDEX {IMPORTS_TABLE}_sha ON {IMPORTS_TABLE} (source_sha256)",
 ]
+# Added after the first archives were made: created when first needed, so older archives keep working.
+_CREATE_STATUS = [
+    f"""CREATE TABLE IF NOT EXISTS {STATUS_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, feed_url TEXT NOT NULL,
+        fetched_at DATETIME NOT NULL, chargepoint_id TEXT NOT NULL, status TEXT, operator TEXT)""",
+    f"CREATE INDEX IF NOT EXISTS {STATUS_TABLE}_snapshot ON {STATUS_TABLE} (feed_url, fetched_at)",
+    f"CREATE INDEX IF NOT EXISTS {STATUS_TABLE}_id ON {STATUS_TABLE} (chargepoint_id)",
+]
 _DESCRIPTIONS = {
     CHARGEPOINTS_TABLE: "Every charge point ever registered, with its current attributes",
     HISTORY_TABLE: "Each distinct version of a charge point's attributes",
     USAGE_TABLE: "Usage per charge point per period; period_end is exclusive",
     REPLACED_TABLE: "Usage rows replaced by a later import, kept for audit and never counted",
     IMPORTS_TABLE: "One row per import into this archive",
+    STATUS_TABLE: "The status of every charge point in every live-status snapshot taken",
 }
 
 # A GeoPackage point: the "GP" header (version 0, flags 1 = little-endian, no
@@ -258,7 +267,7 @@ class Archive:
         with self._transaction() as cursor:
             cursor.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
             cursor.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
-            for statement in _CREATE:
+            for statement in _CREATE + _CREATE_STATUS:
                 cursor.execute(statement)
             # The rows every GeoPackage must have, then British National Grid.
             cursor.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", [
@@ -292,6 +301,44 @@ class Archive:
 
     def _transaction(self):
         return self._Transaction(self._connection)
+
+    # -- live status -------------------------------------------------------
+
+    def append_statuses(self, statuses: pd.DataFrame, *, feed_url: str, fetched_at: str) -> int:
+        """Add one live-status snapshot (``chargepoint_id``, ``status``, ``operator``) in one transaction.
+
+        A snapshot already in the archive (same feed, same fetch time: a stale
+        copy handed back after a failed refresh) is not added again, so it
+        cannot weigh twice in reliability. Returns the rows added.
+        """
+        rows = list(zip(*[_sql_values(statuses[column].astype("string")) for column in ("chargepoint_id", "status", "operator")]))
+        try:
+            with self._transaction() as cursor:
+                self._ensure_status_table(cursor)
+                seen = cursor.execute(f"SELECT 1 FROM {STATUS_TABLE} WHERE feed_url = ? AND fetched_at = ? LIMIT 1", (feed_url, fetched_at)).fetchone()  # nosec B608
+                if seen is not None or not rows:
+                    return 0
+                cursor.executemany(f"INSERT INTO {STATUS_TABLE} (feed_url, fetched_at, chargepoint_id, status, operator) VALUES (?, ?, ?, ?, ?)",  # nosec B608
+                                   [(feed_url, fetched_at) + row for row in rows])
+                cursor.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (_timestamp(), STATUS_TABLE))
+        except sqlite3.Error as error:
+            raise ArchiveError(tr("The archive {name} could not be written, no status was added: {error}.").format(name=self.path.name, error=error)) from error
+        return len(rows)
+
+    def status_snapshots(self) -> pd.DataFrame:
+        """Every status snapshot row: ``feed_url``, ``fetched_at``, ``chargepoint_id``, ``status``, ``operator``."""
+        columns = ["feed_url", "fetched_at", "chargepoint_id", "status", "operator"]
+        exists = self._connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (STATUS_TABLE,)).fetchone()
+        if exists is None:
+            return pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
+        return self._frame(f"SELECT {', '.join(columns)} FROM {STATUS_TABLE} ORDER BY fid")  # nosec B608
+
+    @staticmethod
+    def _ensure_status_table(cursor) -> None:
+        for statement in _CREATE_STATUS:
+            cursor.execute(statement)
+        cursor.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change) VALUES (?, 'attributes', ?, ?, ?)",
+                       (STATUS_TABLE, STATUS_TABLE, _DESCRIPTIONS[STATUS_TABLE], _timestamp()))
 
     def close(self):
         self._connection.close()

@@ -129,7 +129,7 @@ class FeedClient:
             return None
 
     def _fetch_all(self, url, headers, cancelled, progress) -> FeedSnapshot:
-        fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        fetched_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")  # a snapshot's identity in the archive
         origin = _origin(url)
         locations: List = []
         asked = set()

@@ -7,6 +7,7 @@ from .demo_data import DemoDataAlgorithm
 from .import_usage import ImportUsageAlgorithm
 from .load_chargepoints import LoadChargePointsAlgorithm
 from .nearest import NearestAlgorithm
+from .refresh_status import RefreshStatusAlgorithm
 from .utilisation import UtilisationAlgorithm
 
 PROVIDER_ID = "evcharge"
@@ -29,5 +30,5 @@ class EvChargeProvider(QgsProcessingProvider):
         return plugin_version()
 
     def loadAlgorithms(self):
-        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), DemoDataAlgorithm()):
+        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), DemoDataAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -198,3 +198,22 @@ def style_by_utilisation(layer, metric_key: str, start, end, settings: RendererS
         # period_end is the first moment after the period.
         properties.setLimitMode(Qgis.VectorTemporalLimitMode.IncludeBeginExcludeEnd)
     layer.triggerRepaint()
+
+
+# -- live status -------------------------------------------------------------
+# Status group -> fill colour: green, blue, red, grey (ColorBrewer RdYlBu ends, colour-blind safe with the shapes).
+STATUS_COLOURS = {"available": "#1a9850", "in use": "#4575b4", "out of order": "#d73027", "unknown": "#bdbdbd"}
+
+
+def style_by_status(layer, fetched_at: str) -> None:
+    """Style a live-status layer by status group (shapes keep the speed band) and name it by the refresh time."""
+    from ..core.live_status import group_labels, refreshed_label
+
+    from .project import LEGEND_TITLE
+
+    categories = [QgsRendererCategory(group, _metric_symbol(colour), group_labels()[group]) for group, colour in STATUS_COLOURS.items()]
+    layer.setRenderer(QgsCategorizedSymbolRenderer("status_group", categories))
+    title = tr("Live status, refreshed {time}").format(time=refreshed_label(fetched_at))
+    layer.setName(title)
+    layer.setCustomProperty(LEGEND_TITLE, title)
+    layer.triggerRepaint()

@@ -11,7 +11,7 @@ from shapely.geometry import Point
 
 from ev_charge_plugin.core import schema
 from ev_charge_plugin.core.archive import (
-    CHARGEPOINTS_TABLE, HISTORY_TABLE, IMPORTS_TABLE, REPLACED_TABLE, USAGE_TABLE, Archive, ArchiveError,
+    CHARGEPOINTS_TABLE, HISTORY_TABLE, IMPORTS_TABLE, REPLACED_TABLE, STATUS_TABLE, USAGE_TABLE, Archive, ArchiveError,
 )
 
 TABLES = [CHARGEPOINTS_TABLE, HISTORY_TABLE, USAGE_TABLE, REPLACED_TABLE, IMPORTS_TABLE, "gpkg_contents", "gpkg_spatial_ref_sys", "gpkg_geometry_columns"]
@@ -69,7 +69,7 @@ def test_a_new_archive_is_a_geopackage_with_every_table(path):
         contents = dict(connection.execute("SELECT table_name, data_type FROM gpkg_contents"))
         assert connection.execute("SELECT * FROM gpkg_geometry_columns").fetchall() == [(CHARGEPOINTS_TABLE, "geom", "POINT", 27700, 0, 0)]
     assert contents == {CHARGEPOINTS_TABLE: "features", HISTORY_TABLE: "attributes", USAGE_TABLE: "attributes",
-                        REPLACED_TABLE: "attributes", IMPORTS_TABLE: "attributes"}
+                        REPLACED_TABLE: "attributes", IMPORTS_TABLE: "attributes", STATUS_TABLE: "attributes"}
 
 
 def test_an_import_reads_back_with_its_values_and_types(filled):
