@@ -23,6 +23,8 @@ class EvChargePlugin:
         self.load_dialog = None
         self.import_dialog = None
         self.style_dialog = None
+        self.dock = None
+        self.nearest_action = None
         self.translator = None
         self._install_translator()
 
@@ -57,6 +59,11 @@ class EvChargePlugin:
         self._add_action("load.svg", tr("Load charge points..."), self.show_load_dialog, tr("Load charge points from the London Datastore, a file or the demo data"), toolbar=True)
         self._add_action("import_usage.svg", tr("Import usage..."), self.show_import_dialog, tr("Add a usage return, session file or OCPI CDRs to the history archive"), toolbar=True)
         self._add_action("style_utilisation.svg", tr("Style by utilisation..."), self.show_style_dialog, tr("Style charge points by a utilisation metric for a period"), toolbar=True)
+        self._add_action("panel.svg", tr("Show panel"), self.show_panel, tr("The EV Charge Points panel beside the map"))
+        self.menu.addSeparator()
+        self.nearest_action = self._add_action("nearest.svg", tr("Nearest charge points"), self.pick_nearest,
+                                               tr("Click a place on the map to list its nearest charge points"), toolbar=True)
+        self.nearest_action.setCheckable(True)
         self.menu.addSeparator()
         self._add_action("settings.svg", tr("Settings..."), self.show_settings, tr("Datastore address, cache, timeout and API key"))
         self._add_action("help.svg", tr("Help"), self.show_help, tr("How to use {name}").format(name=plugin_name()))
@@ -77,6 +84,11 @@ class EvChargePlugin:
         return action
 
     def unload(self):
+        if self.dock is not None:
+            self.dock.unload()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
         for dialog in (self.load_dialog, self.import_dialog, self.style_dialog):
             if dialog is not None:
                 dialog.cancel()
@@ -199,6 +211,31 @@ class EvChargePlugin:
         if points.featureCount():
             self.iface.mapCanvas().setExtent(points.extent().buffered(500))
             self.iface.mapCanvas().refresh()
+
+    def _panel(self):
+        from qgis.PyQt.QtCore import Qt
+
+        from .gui.dock import EvChargeDock
+
+        if self.dock is None:
+            self.dock = EvChargeDock(self.iface.mapCanvas(), self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            # The toolbar button follows the map tool, whichever way it was switched.
+            self.dock.nearest.pick_button.toggled.connect(self.nearest_action.setChecked)
+        return self.dock
+
+    def show_panel(self):
+        dock = self._panel()
+        dock.show()
+        dock.raise_()
+
+    def pick_nearest(self, checked):
+        dock = self._panel()
+        dock.tabs.setCurrentWidget(dock.nearest)
+        if checked:
+            dock.show()
+            dock.raise_()
+        dock.nearest.pick_button.setChecked(checked)
 
     def show_settings(self):
         self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage="EvChargeOptionsPage")

@@ -7,7 +7,7 @@ import os
 import time
 
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
-from qgis.PyQt.QtWidgets import QAction, QApplication, QPushButton, QToolBar
+from qgis.PyQt.QtWidgets import QAction, QApplication, QDockWidget, QPushButton, QToolBar
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject
 from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
 
@@ -32,6 +32,7 @@ def state():
         "toolbars": [t.objectName() for t in window.findChildren(QToolBar) if t.objectName() == "EvChargePointsToolbar"],
         "actions": sorted(a.objectName() for a in window.findChildren(QAction) if a.objectName().startswith("EvCharge")),
         "provider": QgsApplication.processingRegistry().providerById("evcharge") is not None,
+        "docks": [d.objectName() for d in window.findChildren(QDockWidget) if d.objectName() == "EvChargePointsDock"],
     }
 
 
@@ -127,6 +128,27 @@ try:
         iface.mapCanvas().waitWhileRendering()
         QApplication.processEvents()
         iface.mainWindow().grab().save(os.path.join(shots, "qgis_occupancy.png"))
+
+    # The panel, and its nearest-charge-point search from a click on the map.
+    nearest_action = next(a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "EvChargeNearestChargePoints")
+    nearest_action.trigger()
+    dock = plugins[PLUGIN].dock
+    panel = dock.nearest
+    panel.layer_combo.setLayer(next(layer for layer in QgsProject.instance().mapLayers().values() if layer.name().startswith("Charge points: Demo")))
+    canvas = iface.mapCanvas()
+    answered = []
+    panel.answered.connect(lambda outcome, message: answered.append((outcome, message)))
+    centre = canvas.extent().center()
+    pixel = canvas.getCoordinateTransform().transform(centre)
+    from qgis.PyQt.QtCore import QPoint, Qt
+    from qgis.PyQt.QtTest import QTest
+    QTest.mouseClick(canvas.viewport(), Qt.LeftButton, pos=QPoint(round(pixel.x()), round(pixel.y())))
+    wait_for(lambda: answered)
+    seen["nearest"] = {"dock_visible": dock.isVisible(), "tool_active": canvas.mapTool() is panel.tool, "checked": nearest_action.isChecked(),
+                       "answered": answered, "rows": panel.table.rowCount()}
+    if shots:
+        QApplication.processEvents()
+        iface.mainWindow().grab().save(os.path.join(shots, "qgis_nearest.png"))
 
     unloadPlugin(PLUGIN)
     flush()

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from profile import enable  # noqa: E402
 
-EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Settings...", "Help"]
+EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Nearest charge points", "Settings...", "Help"]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,12 @@ def test_usage_import_then_style_every_period_for_the_temporal_controller(deskto
     assert (style["frames"], style["first_frame"], style["last_frame_end"]) == (4, "2023-10-01", "2024-10-01")
 
 
+def test_nearest_charge_points_from_a_click_in_the_panel(desktop):
+    nearest = desktop["nearest"]
+    assert nearest["dock_visible"] and nearest["tool_active"] and nearest["checked"]
+    assert nearest["answered"][0][0] == "succeeded" and nearest["rows"] == 5
+
+
 def test_demo_load_through_the_dialog_adds_layers_and_reports(desktop):
     load = desktop["load"]
     assert load["finished"]
@@ -76,7 +82,7 @@ def test_demo_load_through_the_dialog_adds_layers_and_reports(desktop):
 @pytest.mark.parametrize("moment", ["after_unload", "after_second_unload"])
 def test_unload_leaves_nothing_behind(desktop, moment):
     after = desktop[moment]
-    assert after == {"loaded": False, "menus": [], "menu_actions": [], "toolbars": [], "actions": [], "provider": False}
+    assert after == {"loaded": False, "menus": [], "menu_actions": [], "toolbars": [], "actions": [], "provider": False, "docks": []}
 
 
 def test_reload_gives_one_menu_not_two(desktop):
