@@ -25,6 +25,7 @@ class EvChargePlugin:
         self.style_dialog = None
         self.dock = None
         self.nearest_action = None
+        self.live_status = None
         self.translator = None
         self._install_translator()
 
@@ -64,11 +65,18 @@ class EvChargePlugin:
         self.nearest_action = self._add_action("nearest.svg", tr("Nearest charge points"), self.pick_nearest,
                                                tr("Click a place on the map to list its nearest charge points"), toolbar=True)
         self.nearest_action.setCheckable(True)
+        self._add_action("refresh_status.svg", tr("Refresh live status"), self.refresh_live_status,
+                         tr("Fetch every charge point's status from the operators' OCPI feeds set in Settings"), toolbar=True)
         self.menu.addSeparator()
-        self._add_action("settings.svg", tr("Settings..."), self.show_settings, tr("Datastore address, cache, timeout and API key"))
+        self._add_action("settings.svg", tr("Settings..."), self.show_settings, tr("Datastore address, cache, timeout, API key and live-status feeds"))
         self._add_action("help.svg", tr("Help"), self.show_help, tr("How to use {name}").format(name=plugin_name()))
 
-        self.options_factory = OptionsFactory()
+        from .gui.live_status import LiveStatusController
+
+        self.live_status = LiveStatusController(self.iface.mainWindow())
+        self.live_status.refreshed.connect(self.on_live_status)
+        self.live_status.apply_settings()  # the automatic refresh, if the user asked for one
+        self.options_factory = OptionsFactory(on_applied=self.live_status.apply_settings)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
 
     def _add_action(self, icon, text, callback, tip, toolbar=False):
@@ -84,6 +92,10 @@ class EvChargePlugin:
         return action
 
     def unload(self):
+        if self.live_status is not None:
+            self.live_status.stop()
+            self.live_status.deleteLater()
+            self.live_status = None
         if self.dock is not None:
             self.dock.unload()
             self.iface.removeDockWidget(self.dock)
@@ -236,6 +248,16 @@ class EvChargePlugin:
             dock.show()
             dock.raise_()
         dock.nearest.pick_button.setChecked(checked)
+
+    def refresh_live_status(self):
+        if not self.live_status.refresh() and self.live_status.running():
+            self.iface.messageBar().pushMessage(MENU_TITLE, tr("A refresh is already under way."), Qgis.Info, 5)
+
+    def on_live_status(self, outcome, message):
+        from .gui.task_dialog import CANCELLED, SUCCEEDED
+
+        if outcome != CANCELLED:
+            self.iface.messageBar().pushMessage(MENU_TITLE, message, Qgis.Success if outcome == SUCCEEDED else Qgis.Warning, 10)
 
     def show_settings(self):
         self.iface.showOptionsDialog(self.iface.mainWindow(), currentPage="EvChargeOptionsPage")

@@ -105,11 +105,14 @@ class RefreshStatusAlgorithm(EvChargeAlgorithm):
             raise QgsProcessingException(self.tr("Give at least one OCPI Locations feed address."))
         archive_path = self.parameterAsFile(parameters, self.ARCHIVE, context)
         settings = PluginSettings.load()
-        client = FeedClient(transport=QgisTransport(), cache_dir=settings.effective_cache_dir() / "feeds", timeout=settings.timeout_seconds)
+        # A feed set up in Settings may carry a QGIS auth config (an operator's token); any other address goes without.
+        authcfgs = {feed.url: feed.authcfg for feed in settings.feed_list()}
 
         frames, problems, snapshots = [], [], []
         for index, url in enumerate(urls):
             feedback.setProgressText(self.tr("Fetching {url}").format(url=url))
+            client = FeedClient(transport=QgisTransport(authcfg=authcfgs.get(url) or None), cache_dir=settings.effective_cache_dir() / "feeds",
+                                timeout=settings.timeout_seconds)
             try:
                 snapshot = client.fetch(url, cancelled=feedback.isCanceled)
             except CancelledError:

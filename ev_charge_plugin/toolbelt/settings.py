@@ -4,9 +4,11 @@ The Datastore API key is deliberately not a setting: only the id of a QGIS
 authentication configuration is stored, and the key stays in QGIS's encrypted
 authentication database.
 """
+import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import List
 
 from qgis.core import QgsApplication, QgsSettings
 
@@ -22,11 +24,21 @@ def default_cache_dir() -> str:
 
 
 @dataclass
+class Feed:
+    """An operator's OCPI Locations feed and the QGIS auth config id its requests carry ("" for none)."""
+
+    url: str
+    authcfg: str = ""
+
+
+@dataclass
 class PluginSettings:
     datastore_url: str = DEFAULT_DATASTORE_URL
     cache_dir: str = ""  # empty means default_cache_dir()
     timeout_seconds: int = 30
     authcfg: str = ""    # QGIS auth config id holding the Datastore API key
+    feeds: str = ""      # JSON list of {"url", "authcfg"}: read and write it through feed_list() / set_feed_list()
+    refresh_minutes: int = 0  # live status refresh interval; 0 = only on demand
 
     @classmethod
     def load(cls) -> "PluginSettings":
@@ -41,6 +53,20 @@ class PluginSettings:
         stored = QgsSettings()
         for setting in fields(self):
             stored.setValue(f"{SETTINGS_GROUP}/{setting.name}", getattr(self, setting.name))
+
+    def feed_list(self) -> List[Feed]:
+        """The operator feeds; settings edited by hand into something else read as no feeds, never an error."""
+        try:
+            entries = json.loads(self.feeds or "[]")
+        except (ValueError, RecursionError):
+            return []
+        if not isinstance(entries, list):
+            return []
+        return [Feed(str(entry["url"]), str(entry.get("authcfg") or "")) for entry in entries
+                if isinstance(entry, dict) and isinstance(entry.get("url"), str) and entry["url"].strip()]
+
+    def set_feed_list(self, feeds: List[Feed]) -> None:
+        self.feeds = json.dumps([{"url": feed.url, "authcfg": feed.authcfg} for feed in feeds])
 
     def effective_datastore_url(self) -> str:
         return os.environ.get(ENV_DATASTORE_URL) or self.datastore_url or DEFAULT_DATASTORE_URL

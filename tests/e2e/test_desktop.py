@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from profile import enable  # noqa: E402
 
-EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Nearest charge points", "Settings...", "Help"]
+EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Nearest charge points", "Refresh live status", "Settings...", "Help"]
 
 
 @pytest.fixture(scope="module")
