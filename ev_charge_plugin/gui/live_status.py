@@ -112,7 +112,7 @@ class LiveStatusController(QObject):
 def success_message(results: dict) -> str:
     from ..core.live_status import refreshed_label
 
-    message = tr("{count} charge points, refreshed {time}").format(count=int(results["CHARGEPOINTS"]), time=refreshed_label(results["REFRESHED"]))
+    message = tr("{count:,} charge points, refreshed {time}").format(count=int(results["CHARGEPOINTS"]), time=refreshed_label(results["REFRESHED"]))
     # STALE_FEEDS counts every feed that failed, whether or not it had a last good snapshot to show instead.
     failed = int(results.get("STALE_FEEDS") or 0)
     if failed == 1:
