@@ -35,6 +35,15 @@ def count_points_in_areas(points_gdf: gpd.GeoDataFrame, areas_gdf: gpd.GeoDataFr
     return counts.sort_index().sort_values(ascending=False, kind="stable")
 
 
+def area_of_points(points_gdf: gpd.GeoDataFrame, areas_gdf: gpd.GeoDataFrame, name_field: str) -> pd.Series:
+    """The name of the area each point lies in, indexed like the points; missing outside every area."""
+    field = _field(areas_gdf, name_field)
+    areas = _with_crs(areas_gdf)[[field, areas_gdf.geometry.name]].to_crs(points_gdf.crs)
+    joined = gpd.sjoin(points_gdf[[points_gdf.geometry.name]], areas, how="left", predicate="within")
+    # Overlapping areas would list a point twice: it takes the first.
+    return joined.loc[~joined.index.duplicated(), field].reindex(points_gdf.index).rename("area")
+
+
 def london_boundary_from(areas_gdf: gpd.GeoDataFrame):
     """The union of the areas in EPSG:27700, to pass as ``london_boundary=`` to the readers."""
     geometry = _with_crs(areas_gdf).geometry.to_crs(BNG_EPSG)

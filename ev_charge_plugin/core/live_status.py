@@ -64,3 +64,30 @@ def reliability(snapshots: pd.DataFrame) -> pd.DataFrame:
     })
     result["reliability_pct"] = result["working"] / result["snapshots"] * 100.0
     return result.reset_index()[RELIABILITY_COLUMNS]
+
+
+SUMMARY_COLUMNS = ["by", "name", "charge_points", "snapshots", "working", "reliability_pct", "out_of_order_now"]
+
+
+def reliability_summary(points: pd.DataFrame, by: str, label: str) -> pd.DataFrame:
+    """Reliability of each group of charge points (``by``: a column such as ``operator`` or ``area``), from sums.
+
+    ``points`` has ``snapshots``, ``working`` and ``status`` per charge point.
+    ``reliability_pct`` = all the group's working snapshots / all its snapshots
+    x 100: a charge point seen twice weighs twice as much as one seen once, and
+    no group's figure is an average of percentages. ``out_of_order_now`` counts
+    those whose latest status is out of order or inoperative. ``label`` fills
+    ``by`` in the result (for example "borough").
+    """
+    frame = points.assign(group=points[by].astype("string").fillna(tr("(none)")),
+                          out_of_order=status_group(points["status"]).eq(OUT_OF_ORDER).to_numpy())
+    groups = frame.groupby("group", sort=True)
+    result = pd.DataFrame({
+        "charge_points": groups.size(),
+        "snapshots": groups["snapshots"].sum(min_count=1),
+        "working": groups["working"].sum(min_count=1),
+        "out_of_order_now": groups["out_of_order"].sum().astype("int64"),
+    })
+    result["reliability_pct"] = result["working"] / result["snapshots"].where(result["snapshots"] > 0) * 100.0
+    result = result.rename_axis("name").reset_index().assign(by=label)
+    return result[SUMMARY_COLUMNS].sort_values(["reliability_pct", "name"], na_position="last", kind="stable").reset_index(drop=True)

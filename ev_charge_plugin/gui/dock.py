@@ -4,6 +4,7 @@ from qgis.PyQt.QtWidgets import QTabWidget
 
 from ..toolbelt.i18n import tr
 from .nearest_panel import NearestPanel
+from .reliability_panel import ReliabilityPanel
 
 DOCK_NAME = "EvChargePointsDock"
 
@@ -15,7 +16,10 @@ class EvChargeDock(QgsDockWidget):
         self.tabs = QTabWidget()
         self.nearest = NearestPanel(canvas)
         self.tabs.addTab(self.nearest, tr("Nearest"))
+        self.reliability = ReliabilityPanel()
+        self.tabs.addTab(self.reliability, tr("Reliability"))
         self.setWidget(self.tabs)
 
     def unload(self):
         self.nearest.unload()
+        self.reliability.unload()

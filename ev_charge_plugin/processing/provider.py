@@ -8,6 +8,7 @@ from .import_usage import ImportUsageAlgorithm
 from .load_chargepoints import LoadChargePointsAlgorithm
 from .nearest import NearestAlgorithm
 from .refresh_status import RefreshStatusAlgorithm
+from .reliability_summary import ReliabilitySummaryAlgorithm
 from .utilisation import UtilisationAlgorithm
 
 PROVIDER_ID = "evcharge"
@@ -30,5 +31,5 @@ class EvChargeProvider(QgsProcessingProvider):
         return plugin_version()
 
     def loadAlgorithms(self):
-        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), DemoDataAlgorithm()):
+        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(), DemoDataAlgorithm()):
             self.addAlgorithm(algorithm)

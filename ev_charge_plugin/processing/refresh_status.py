@@ -144,11 +144,11 @@ class RefreshStatusAlgorithm(EvChargeAlgorithm):
                     scores = reliability(archive.status_snapshots())
             except EvChargeError as error:
                 raise QgsProcessingException(str(error)) from error
-            points = points.merge(scores[["chargepoint_id", "reliability_pct", "snapshots"]], on="chargepoint_id", how="left")
+            points = points.merge(scores[["chargepoint_id", "reliability_pct", "snapshots", "working"]], on="chargepoint_id", how="left")
         feedback.setProgress(70)
 
         columns = ["chargepoint_id", "name", "operator", "power_kw", "speed_band", "connector_types", "status", "status_group",
-                   "feed", "fetched_at", "stale"] + (["reliability_pct", "snapshots"] if archive_path else [])
+                   "feed", "fetched_at", "stale"] + (["reliability_pct", "snapshots", "working"] if archive_path else [])
         frame = points[columns].copy()
         output = self.write_frame_to_sink(frame, parameters, self.OUTPUT, context, feedback, QgsWkbTypes.Point, crs(schema.BNG_EPSG), (70, 100),
                                           xy=(points["easting"], points["northing"]))

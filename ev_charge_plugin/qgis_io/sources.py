@@ -68,25 +68,33 @@ def _demo_source(kind: str) -> FetchedSource:
     return FetchedSource(write_demo_csv(build_demo(), folder), LAYER_NAMES["charge_points"])
 
 
-def boundary_from_source(feature_source, context):
-    """Union of a polygon source's features as one shapely geometry in EPSG:27700, or None."""
-    if feature_source is None:
-        return None
+def areas_from_source(feature_source, context, fields=()):
+    """A polygon source's features as a GeoDataFrame in EPSG:27700, with the attributes in ``fields``."""
     import geopandas as gpd
     from shapely import wkb
 
     from ..core import schema
-    from ..core.areas import london_boundary_from
 
     target = QgsCoordinateReferenceSystem(f"EPSG:{schema.BNG_EPSG}")
     transform = QgsCoordinateTransform(feature_source.sourceCrs(), target, context.transformContext() if context else QgsProject.instance().transformContext())
-    shapes = []
+    # Field names as the layer spells them: "name" finds NAME too.
+    actual = {field: next((name for name in feature_source.fields().names() if name.lower() == field.lower()), None) for field in fields}
+    rows, shapes = [], []
     for feature in feature_source.getFeatures():
         geometry = feature.geometry()
         if geometry.isNull():
             continue
         geometry.transform(transform)
         shapes.append(wkb.loads(bytes(geometry.asWkb())))
-    if not shapes:
+        rows.append({field: feature[name] if name else None for field, name in actual.items()})
+    return gpd.GeoDataFrame(rows, columns=list(fields), geometry=shapes, crs=schema.BNG_EPSG)
+
+
+def boundary_from_source(feature_source, context):
+    """Union of a polygon source's features as one shapely geometry in EPSG:27700, or None."""
+    if feature_source is None:
         return None
-    return london_boundary_from(gpd.GeoDataFrame(geometry=shapes, crs=schema.BNG_EPSG))
+    from ..core.areas import london_boundary_from
+
+    areas = areas_from_source(feature_source, context)
+    return london_boundary_from(areas) if len(areas) else None

@@ -61,3 +61,28 @@ def test_an_archive_made_before_status_snapshots_gets_the_table_when_first_neede
 @pytest.mark.parametrize("fetched_at, label", [("2026-11-28T06:55:12+00:00", "28 Nov 2026 06:55 UTC"), ("2026-07-01T10:00:00Z", "1 Jul 2026 10:00 UTC")])
 def test_refreshed_label(fetched_at, label):
     assert refreshed_label(fetched_at) == label
+
+
+def test_reliability_by_group_comes_from_sums_not_an_average_of_percentages():
+    from ev_charge_plugin.core.live_status import reliability_summary
+
+    # Op A: one charge point seen 10 times, working 9 (90 %), one seen twice, working 0 (0 %).
+    # From sums: 9 / 12 = 75 %; the average of the two percentages would be 45 %.
+    points = pd.DataFrame({"operator": ["A", "A", "B"], "snapshots": [10, 2, 4], "working": [9, 0, 4],
+                           "status": ["AVAILABLE", "OUTOFORDER", "CHARGING"]})
+    summary = reliability_summary(points, "operator", "operator").set_index("name")
+    assert summary.loc["A", "reliability_pct"] == 75.0 and summary.loc["B", "reliability_pct"] == 100.0
+    assert summary.loc["A", "out_of_order_now"] == 1 and summary.loc["A", "charge_points"] == 2
+    assert list(summary.index) == ["A", "B"]  # least reliable first
+    assert set(summary["by"]) == {"operator"}
+
+
+def test_area_of_points():
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from ev_charge_plugin.core.areas import area_of_points
+
+    areas = gpd.GeoDataFrame({"NAME": ["West", "East"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs=27700)
+    points = gpd.GeoDataFrame(geometry=[Point(5, 5), Point(15, 5), Point(50, 50)], crs=27700)
+    assert list(area_of_points(points, areas, "name").fillna("-")) == ["West", "East", "-"]
