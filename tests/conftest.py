@@ -7,6 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # shared test helpers (ocpi_pages)
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -75,3 +75,23 @@ class EvChargeAlgorithm(QgsProcessingAlgorithm):
                     raise QgsProcessingException(self.tr("Could not write features to {name}: {error}").format(name=name, error=sink.lastError()))
             feedback.setProgress(progress[0] + (progress[1] - progress[0]) * min(done + SINK_BATCH, total) / total)
         return dest_id
+
+
+class UsageAlgorithm(EvChargeAlgorithm):
+    """The algorithms of the Usage group."""
+
+    def group(self):
+        return self.tr("Usage")
+
+    def groupId(self):
+        return "usage"
+
+
+class LiveStatusAlgorithm(EvChargeAlgorithm):
+    """The algorithms of the Live status group."""
+
+    def group(self):
+        return self.tr("Live status")
+
+    def groupId(self):
+        return "livestatus"

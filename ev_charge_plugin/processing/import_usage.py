@@ -12,12 +12,12 @@ from qgis.core import (
 
 from ..core.errors import CancelledError, EvChargeError
 from ..qgis_io.sources import CHARGEPOINTS, DATASTORE_PREFIX, DEMO_SOURCE, USAGE, fetch_source
-from .base import EvChargeAlgorithm, gc_paused
+from .base import UsageAlgorithm, gc_paused
 
 FREQUENCIES = ("quarter", "month")
 
 
-class ImportUsageAlgorithm(EvChargeAlgorithm):
+class ImportUsageAlgorithm(UsageAlgorithm):
     INPUT = "INPUT"
     CHARGEPOINTS = "CHARGEPOINTS"
     ARCHIVE = "ARCHIVE"
@@ -30,11 +30,6 @@ class ImportUsageAlgorithm(EvChargeAlgorithm):
     def displayName(self):
         return self.tr("Import usage into the history archive")
 
-    def group(self):
-        return self.tr("Usage")
-
-    def groupId(self):
-        return "usage"
 
     def shortHelpString(self):
         return self.tr(

@@ -14,7 +14,7 @@ from qgis.core import (
 )
 
 from ..core.errors import CancelledError, EvChargeError
-from .base import EvChargeAlgorithm, gc_paused
+from .base import LiveStatusAlgorithm, gc_paused
 
 # Feeds are given one per line (or separated by spaces or commas).
 FEED_SEPARATORS = (",", " ", "\t")
@@ -48,7 +48,7 @@ class StyleStatusOnLoad(QgsProcessingLayerPostProcessorInterface):
         style_by_status(layer, self.refreshed)
 
 
-class RefreshStatusAlgorithm(EvChargeAlgorithm):
+class RefreshStatusAlgorithm(LiveStatusAlgorithm):
     FEEDS = "FEEDS"
     ARCHIVE = "ARCHIVE"
     OUTPUT = "OUTPUT"
@@ -59,11 +59,6 @@ class RefreshStatusAlgorithm(EvChargeAlgorithm):
     def displayName(self):
         return self.tr("Refresh live status")
 
-    def group(self):
-        return self.tr("Live status")
-
-    def groupId(self):
-        return "livestatus"
 
     def shortHelpString(self):
         return self.tr(

@@ -9,12 +9,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from .base import EvChargeAlgorithm
+from .base import LiveStatusAlgorithm
 
 NEEDED = ("snapshots", "working", "status", "operator")
 
 
-class ReliabilitySummaryAlgorithm(EvChargeAlgorithm):
+class ReliabilitySummaryAlgorithm(LiveStatusAlgorithm):
     INPUT = "INPUT"
     AREAS = "AREAS"
     AREA_NAME_FIELD = "AREA_NAME_FIELD"
@@ -26,11 +26,6 @@ class ReliabilitySummaryAlgorithm(EvChargeAlgorithm):
     def displayName(self):
         return self.tr("Reliability by area and operator")
 
-    def group(self):
-        return self.tr("Live status")
-
-    def groupId(self):
-        return "livestatus"
 
     def shortHelpString(self):
         return self.tr(

@@ -17,7 +17,7 @@ from qgis.core import (
 )
 
 from ..core.errors import EvChargeError
-from .base import EvChargeAlgorithm, gc_paused
+from .base import UsageAlgorithm, gc_paused
 
 # The charge point attributes carried onto the output, before the period, sums and metrics.
 ATTRIBUTES = ["chargepoint_id", "name", "operator", "power_kw", "speed_band", "connectors", "connector_types",
@@ -48,7 +48,7 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         style_by_utilisation(layer, self.metric, self.start, self.end, RendererSettings.load(), temporal=self.by_period)
 
 
-class UtilisationAlgorithm(EvChargeAlgorithm):
+class UtilisationAlgorithm(UsageAlgorithm):
     ARCHIVE = "ARCHIVE"
     PERIOD_START = "PERIOD_START"
     PERIOD_END = "PERIOD_END"
@@ -62,11 +62,6 @@ class UtilisationAlgorithm(EvChargeAlgorithm):
     def displayName(self):
         return self.tr("Utilisation per charge point")
 
-    def group(self):
-        return self.tr("Usage")
-
-    def groupId(self):
-        return "usage"
 
     def shortHelpString(self):
         from ..core.utilisation import metrics

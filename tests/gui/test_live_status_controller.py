@@ -1,9 +1,7 @@
 """The live status controller: real refresh runs against a local OCPI server, one live layer kept in the project."""
-import json
-
 import pytest
 from qgis.core import QgsProject
-from werkzeug import Response
+from ocpi_pages import location, page
 
 from ev_charge_plugin.gui import live_status
 from ev_charge_plugin.gui.import_dialog import set_project_archive
@@ -15,23 +13,6 @@ from ev_charge_plugin.toolbelt.settings import Feed, PluginSettings
 
 pytestmark = pytest.mark.qgis
 RUN_TIMEOUT_MS = 60000
-
-
-# The page and location helpers of tests/qgis/test_refresh_status.py.
-def location(location_id, statuses, latitude="51.5010", longitude="-0.1420"):
-    return {"id": location_id, "name": f"Site {location_id}", "operator": {"name": "Op"}, "parking_type": "ON_STREET",
-            "coordinates": {"latitude": latitude, "longitude": longitude},
-            "evses": [{"uid": f"{location_id}-{n}", "evse_id": f"GB*OP*E{location_id}{n}", "status": status,
-                       "connectors": [{"id": "1", "standard": "IEC_62196_T2", "power_type": "AC_3_PHASE", "max_electric_power": 22000}]}
-                      for n, status in enumerate(statuses, start=1)]}
-
-
-def page(locations, next_url=None, total=None):
-    headers = {"X-Total-Count": str(total)} if total is not None else {}
-    if next_url:
-        headers["Link"] = f'<{next_url}>; rel="next"'
-    body = {"data": locations, "status_code": 1000, "status_message": "Success", "timestamp": "2026-11-28T06:00:00Z"}
-    return Response(json.dumps(body), headers=headers, content_type="application/json")
 
 
 @pytest.fixture

@@ -1,26 +1,9 @@
 """evcharge:refreshstatus against a local server serving paged, wrapped OCPI Locations."""
-import json
-
 import pytest
+from ocpi_pages import location, page
 from werkzeug import Response
 
 pytestmark = pytest.mark.qgis
-
-
-def location(location_id, statuses, latitude="51.5010", longitude="-0.1420"):
-    return {"id": location_id, "name": f"Site {location_id}", "operator": {"name": "Op"}, "parking_type": "ON_STREET",
-            "coordinates": {"latitude": latitude, "longitude": longitude},
-            "evses": [{"uid": f"{location_id}-{n}", "evse_id": f"GB*OP*E{location_id}{n}", "status": status,
-                       "connectors": [{"id": "1", "standard": "IEC_62196_T2", "power_type": "AC_3_PHASE", "max_electric_power": 22000}]}
-                      for n, status in enumerate(statuses, start=1)]}
-
-
-def page(locations, next_url=None, total=None):
-    headers = {"X-Total-Count": str(total)} if total is not None else {}
-    if next_url:
-        headers["Link"] = f'<{next_url}>; rel="next"'
-    body = {"data": locations, "status_code": 1000, "status_message": "Success", "timestamp": "2026-11-28T06:00:00Z"}
-    return Response(json.dumps(body), headers=headers, content_type="application/json")
 
 
 @pytest.fixture
