@@ -7,6 +7,7 @@ import geopandas as gpd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from report_checks import FEW, check_problems, rejected_records
 from shapely.geometry import Point
 
 from ev_charge_plugin.core.errors import SourceError
@@ -15,13 +16,10 @@ from ev_charge_plugin.core.readers.ncr import read_ncr
 from ev_charge_plugin.core.readers.ocpi import read_ocpi
 from ev_charge_plugin.core.readers.standard_csv import read_standard_csv
 from ev_charge_plugin.core.readers.vector import read_vector
-from ev_charge_plugin.core.report import FLAGGED, REJECTED, REPAIRED, WARNING
 from ev_charge_plugin.core.schema import CHARGEPOINT_COLUMNS, STANDARD_CSV_COLUMNS
 from ev_charge_plugin.core.validation import UK_LAT, UK_LON
 
 READERS = {"standard_csv": read_standard_csv, "ncr": read_ncr, "ocpi": read_ocpi, "vector": read_vector}
-FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SEVERITIES = {REJECTED, REPAIRED, FLAGGED, WARNING}
 
 
 def read_or_refuse(reader, data):
@@ -37,16 +35,8 @@ def read_or_refuse(reader, data):
     assert frame.crs.to_epsg() == 27700
     assert frame["chargepoint_id"].notna().all() and frame["chargepoint_id"].is_unique
     assert frame["latitude"].between(*UK_LAT).all() and frame["longitude"].between(*UK_LON).all()
-    for problem in result.report.problems:
-        assert problem.severity in SEVERITIES and problem.reason
-        assert problem.record is None or problem.record >= 1
+    check_problems(result.report)
     return result
-
-
-def rejected_records(result):
-    records = [problem.record for problem in result.report.problems if problem.severity == REJECTED]
-    assert len(records) == len(set(records)), "a record was rejected twice"
-    return set(records)
 
 
 @pytest.mark.parametrize("reader", READERS.values(), ids=READERS.keys())

@@ -6,15 +6,13 @@ import json
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from report_checks import FEW, check_problems, rejected_records
 
 from ev_charge_plugin.core.errors import SourceError
 from ev_charge_plugin.core.readers.ocpi_cdr import read_ocpi_cdrs
 from ev_charge_plugin.core.readers.usage_return import RETURN_COLUMNS, UsageReadResult, read_usage_return
-from ev_charge_plugin.core.report import FLAGGED, REJECTED, REPAIRED, WARNING
 from ev_charge_plugin.core.usage import SESSION_COLUMNS, USAGE_COLUMNS
 
-FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SEVERITIES = {REJECTED, REPAIRED, FLAGGED, WARNING}
 
 
 def read_or_refuse(reader, data, **options):
@@ -39,16 +37,8 @@ def read_or_refuse(reader, data, **options):
         assert list(sessions.columns) == ["record"] + SESSION_COLUMNS
         assert sessions["session_id"].is_unique and sessions["chargepoint_id"].notna().all()
         assert (sessions["end"] >= sessions["start"]).all() and (sessions["energy_kwh"] >= 0).all()
-    for problem in result.report.problems:
-        assert problem.severity in SEVERITIES and problem.reason
-        assert problem.record is None or problem.record >= 1
+    check_problems(result.report)
     return result
-
-
-def rejected_records(result):
-    records = [problem.record for problem in result.report.problems if problem.severity == REJECTED]
-    assert len(records) == len(set(records)), "a record was rejected twice"
-    return set(records)
 
 
 @FEW
