@@ -5,7 +5,9 @@ import re
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsExpression,
     QgsFeature,
+    QgsFeatureRequest,
     QgsGeometry,
     QgsMapLayerProxyModel,
     QgsPointXY,
@@ -134,11 +136,11 @@ class NearestPanel(QWidget):
             self.canvas.unsetMapTool(self.tool)
 
     def _update_names(self):
+        """Offer the layer's charge point names as the user types (read by the data provider, not feature by feature)."""
         layer = self.layer_combo.currentLayer()
-        names = []
-        if layer is not None and "name" in layer.fields().names():
-            names = sorted({str(f["name"]) for f in layer.getFeatures() if f["name"] not in (None, "") and not hasattr(f["name"], "isNull")})
-        self.completer.model().setStringList(names)
+        index = layer.fields().indexOf("name") if layer is not None else -1
+        names = layer.uniqueValues(index) if index >= 0 else set()
+        self.completer.model().setStringList(sorted(str(name) for name in names if isinstance(name, str) and name))
 
     def search_typed(self):
         text = self.place_edit.text().strip()
@@ -148,8 +150,10 @@ class NearestPanel(QWidget):
             return self.search(point, QgsCoordinateReferenceSystem(f"EPSG:{epsg}"))
         layer = self.layer_combo.currentLayer()
         if layer is not None and "name" in layer.fields().names():
-            for feature in layer.getFeatures():
-                if str(feature["name"]).casefold() == text.casefold() and not feature.geometry().isNull():
+            # The provider finds the charge point; the name is quoted, as anything put into an expression must be.
+            request = QgsFeatureRequest(QgsExpression(f"lower({QgsExpression.quotedColumnRef('name')}) = lower({QgsExpression.quotedValue(text)})"))
+            for feature in layer.getFeatures(request.setLimit(1)):
+                if not feature.geometry().isNull():
                     return self.search(feature.geometry().asPoint(), layer.crs())
         self.status_label.setText(tr("{text!r} is neither coordinates nor the name of a charge point in the layer.").format(text=text))
         return False

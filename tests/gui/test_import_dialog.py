@@ -56,13 +56,18 @@ def test_demo_import_succeeds_and_the_project_remembers_the_archive(qtbot, dialo
     assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
 
-def test_archive_name_without_suffix_gets_gpkg(qtbot, dialog, tmp_path):
+def choose_files(dialog, tmp_path):
+    """Write the charge point file and the Q3 return, and choose both in the dialog."""
     (tmp_path / "points.csv").write_text(CHARGEPOINTS_CSV, encoding="utf-8")
     (tmp_path / "q3.csv").write_text(RETURN_CSV, encoding="utf-8")
     dialog.usage_chooser.file_radio.setChecked(True)
     dialog.usage_chooser.file_widget.setFilePath(str(tmp_path / "q3.csv"))
     dialog.chargepoint_chooser.file_radio.setChecked(True)
     dialog.chargepoint_chooser.file_widget.setFilePath(str(tmp_path / "points.csv"))
+
+
+def test_archive_name_without_suffix_gets_gpkg(qtbot, dialog, tmp_path):
+    choose_files(dialog, tmp_path)
     dialog.archive_widget.setFilePath(str(tmp_path / "history"))
     outcome, results, _, _ = run_and_wait(qtbot, dialog)
     assert outcome == SUCCEEDED, dialog.status_label.text()
@@ -73,12 +78,7 @@ def test_archive_name_without_suffix_gets_gpkg(qtbot, dialog, tmp_path):
 
 def test_cancel_mid_run_leaves_the_archive_unchanged(qtbot, dialog, tmp_path, httpserver, stall, monkeypatch):
     archive = tmp_path / "history.gpkg"
-    (tmp_path / "points.csv").write_text(CHARGEPOINTS_CSV, encoding="utf-8")
-    (tmp_path / "q3.csv").write_text(RETURN_CSV, encoding="utf-8")
-    dialog.usage_chooser.file_radio.setChecked(True)
-    dialog.usage_chooser.file_widget.setFilePath(str(tmp_path / "q3.csv"))
-    dialog.chargepoint_chooser.file_radio.setChecked(True)
-    dialog.chargepoint_chooser.file_widget.setFilePath(str(tmp_path / "points.csv"))
+    choose_files(dialog, tmp_path)
     dialog.archive_widget.setFilePath(str(archive))
     assert run_and_wait(qtbot, dialog)[0] == SUCCEEDED
     before = digest(archive)

@@ -71,6 +71,7 @@ def test_a_click_lists_the_nearest_charge_points(qtbot, panel):
 
 
 def test_filters_and_a_typed_place(qtbot, panel):
+    assert panel.completer.model().stringList() == sorted(name for _, name, *_ in POINTS)
     panel.rapid_check.setChecked(True)
     panel.count_spin.setValue(5)
     with qtbot.waitSignal(panel.answered, timeout=30000):
@@ -80,7 +81,7 @@ def test_filters_and_a_typed_place(qtbot, panel):
     panel.rapid_check.setChecked(False)
     panel.available_check.setChecked(True)
     with qtbot.waitSignal(panel.answered, timeout=30000):
-        panel.place_edit.setText("Delta Way")  # a charge point's name: search from where it is
+        panel.place_edit.setText("delta way")  # a charge point's name, in any case: search from where it is
         panel.search_typed()
     assert panel.result_ids() == brute_force(533000, 184000, 5, keep=lambda point: point[-1] == "AVAILABLE")
 
