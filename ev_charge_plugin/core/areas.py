@@ -1,6 +1,8 @@
 """Areas (boroughs, wards) and the charge points inside them."""
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from shapely import vectorized
 
 from .errors import SourceError
 from .i18n import tr
@@ -21,27 +23,57 @@ def _with_crs(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return areas
 
 
+def locate_points(x, y, geometries) -> np.ndarray:
+    """The position in ``geometries`` of the polygon holding each point (x, y), or -1 outside all of them.
+
+    Each polygon tests only the points inside its bounding box, all at once in
+    GEOS (``shapely.vectorized``), never every pair. A point on an edge lies
+    within no polygon, so a point on a shared edge is not counted twice; where
+    polygons overlap, the first holds the point.
+    """
+    x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    located = np.full(len(x), -1, dtype="int64")
+    if not len(x):
+        return located
+    order = np.argsort(x, kind="stable")
+    sorted_x = x[order]
+    for position, geometry in enumerate(geometries):
+        if geometry is None or geometry.is_empty:
+            continue
+        west, south, east, north = geometry.bounds
+        span = order[np.searchsorted(sorted_x, west, "left"):np.searchsorted(sorted_x, east, "right")]
+        candidates = span[(located[span] < 0) & (y[span] >= south) & (y[span] <= north)]
+        if len(candidates):
+            inside = vectorized.contains(geometry, x[candidates], y[candidates])
+            located[candidates[inside]] = position
+    return located
+
+
+def _located(points_gdf: gpd.GeoDataFrame, areas_gdf: gpd.GeoDataFrame, name_field: str):
+    """The name field, the areas in the points' CRS and each point's area position (-1 outside)."""
+    field = _field(areas_gdf, name_field)
+    areas = _with_crs(areas_gdf)[[field, areas_gdf.geometry.name]].to_crs(points_gdf.crs)
+    points = points_gdf.geometry
+    return field, areas, locate_points(points.x, points.y, areas.geometry)
+
+
 def count_points_in_areas(points_gdf: gpd.GeoDataFrame, areas_gdf: gpd.GeoDataFrame, name_field: str) -> pd.Series:
     """Number of points inside each area, indexed by area name, most first; areas with none count 0.
 
-    The areas are reprojected to the points' CRS. A point on a shared edge lies
-    within neither area, so it is not counted twice.
+    The areas are reprojected to the points' CRS (see :func:`locate_points` for edges).
     """
-    field = _field(areas_gdf, name_field)
-    areas = _with_crs(areas_gdf)[[field, areas_gdf.geometry.name]].to_crs(points_gdf.crs)
-    joined = gpd.sjoin(points_gdf[[points_gdf.geometry.name]], areas, how="inner", predicate="within")
-    counts = joined[field].value_counts().reindex(areas[field].unique(), fill_value=0)
+    field, areas, located = _located(points_gdf, areas_gdf, name_field)
+    names = areas[field].to_numpy()
+    counts = pd.Series(names[located[located >= 0]]).value_counts().reindex(areas[field].unique(), fill_value=0)
     counts = counts.rename_axis(field).rename("chargepoints").astype("int64")
     return counts.sort_index().sort_values(ascending=False, kind="stable")
 
 
 def area_of_points(points_gdf: gpd.GeoDataFrame, areas_gdf: gpd.GeoDataFrame, name_field: str) -> pd.Series:
     """The name of the area each point lies in, indexed like the points; missing outside every area."""
-    field = _field(areas_gdf, name_field)
-    areas = _with_crs(areas_gdf)[[field, areas_gdf.geometry.name]].to_crs(points_gdf.crs)
-    joined = gpd.sjoin(points_gdf[[points_gdf.geometry.name]], areas, how="left", predicate="within")
-    # Overlapping areas would list a point twice: it takes the first.
-    return joined.loc[~joined.index.duplicated(), field].reindex(points_gdf.index).rename("area")
+    field, areas, located = _located(points_gdf, areas_gdf, name_field)
+    names = pd.Series(areas[field].to_numpy(), dtype="object").reindex(located)
+    return pd.Series(names.to_numpy(), index=points_gdf.index, name="area")
 
 
 def london_boundary_from(areas_gdf: gpd.GeoDataFrame):

@@ -3,6 +3,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.core import QgsProcessingProvider
 
 from ..toolbelt.metadata import icon_path, plugin_version
+from .area_summary import AreaSummaryAlgorithm
 from .demo_data import DemoDataAlgorithm
 from .import_usage import ImportUsageAlgorithm
 from .load_chargepoints import LoadChargePointsAlgorithm
@@ -31,5 +32,6 @@ class EvChargeProvider(QgsProcessingProvider):
         return plugin_version()
 
     def loadAlgorithms(self):
-        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(), DemoDataAlgorithm()):
+        for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(),
+                          AreaSummaryAlgorithm(), DemoDataAlgorithm()):
             self.addAlgorithm(algorithm)
