@@ -1,10 +1,11 @@
-"""The EV Charge Points dock panel beside the map; each task of the plugin that answers on screen has a tab."""
+"""The EV Charge Points dock panel beside the map: a shared header (layers, period, metric) over one tab per question."""
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtWidgets import QTabWidget
+from qgis.PyQt.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ..toolbelt.i18n import tr
 from .nearest_panel import NearestPanel
 from .reliability_panel import ReliabilityPanel
+from .summary_panel import SummaryPanel
 
 DOCK_NAME = "EvChargePointsDock"
 
@@ -13,13 +14,24 @@ class EvChargeDock(QgsDockWidget):
     def __init__(self, canvas, parent=None):
         super().__init__(tr("EV Charge Points"), parent)
         self.setObjectName(DOCK_NAME)
+        self.summary = SummaryPanel(canvas, self)
         self.tabs = QTabWidget()
+        self.summary.tab_widget = self.tabs
+        for widget, title in self.summary.tabs:
+            self.tabs.addTab(widget, title)
         self.nearest = NearestPanel(canvas)
         self.tabs.addTab(self.nearest, tr("Nearest"))
         self.reliability = ReliabilityPanel()
         self.tabs.addTab(self.reliability, tr("Reliability"))
-        self.setWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _: self.summary.save_settings())
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary.header)
+        layout.addWidget(self.tabs, 1)
+        self.setWidget(body)
 
     def unload(self):
+        self.summary.unload()
         self.nearest.unload()
         self.reliability.unload()

@@ -5,6 +5,7 @@ from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QGroupBox, QVBoxLayout, 
 from qgis.core import QgsProject, QgsSettings
 from qgis.gui import QgsFileWidget
 
+from ..qgis_io.project import SCOPE
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
 from .load_dialog import FILE_FILTER as CHARGEPOINT_FILE_FILTER
@@ -20,14 +21,14 @@ USAGE_FILE_FILTER = ";;".join((
 ))
 ARCHIVE_FILTER = "GeoPackage (*.gpkg)"
 # The archive is remembered per project: each borough project keeps its own history.
-PROJECT_SCOPE, PROJECT_ARCHIVE_KEY = "EvChargePoints", "history_archive"
+PROJECT_ARCHIVE_KEY = "history_archive"
 DEFAULT_ARCHIVE_NAME = "ev_charge_history.gpkg"
 
 
 def project_archive(project=None) -> str:
     """The project's history archive, else the last one used, else a file beside the project (or in the home folder)."""
     project = project or QgsProject.instance()
-    path, found = project.readEntry(PROJECT_SCOPE, PROJECT_ARCHIVE_KEY, "")
+    path, found = project.readEntry(SCOPE, PROJECT_ARCHIVE_KEY, "")
     if found and path:
         return path
     last = QgsSettings().value(f"{SETTINGS_GROUP}/last_archive", "", type=str)
@@ -38,7 +39,7 @@ def project_archive(project=None) -> str:
 
 
 def set_project_archive(path: str, project=None) -> None:
-    (project or QgsProject.instance()).writeEntry(PROJECT_SCOPE, PROJECT_ARCHIVE_KEY, path)
+    (project or QgsProject.instance()).writeEntry(SCOPE, PROJECT_ARCHIVE_KEY, path)
     QgsSettings().setValue(f"{SETTINGS_GROUP}/last_archive", path)
 
 

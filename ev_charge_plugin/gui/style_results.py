@@ -2,10 +2,9 @@
 temporal controller set to step through its periods."""
 from qgis.core import QgsDateTimeRange, QgsInterval, QgsProject, QgsTemporalNavigationObject, QgsUnitTypes
 
-from ..qgis_io.project import add_to_plugin_group
+from ..qgis_io.project import UTILISATION_PERIOD, add_to_plugin_group, set_shared_choice
 from ..qgis_io.symbology import RendererSettings, style_by_utilisation
 
-PROJECT_SCOPE = "EvChargePoints"
 
 
 def add_utilisation_layer(results: dict, context, settings: RendererSettings, start, end, by_period: bool, navigation=None):
@@ -16,12 +15,11 @@ def add_utilisation_layer(results: dict, context, settings: RendererSettings, st
     """
     layer = context.takeResultLayer(results["OUTPUT"])
     style_by_utilisation(layer, settings.metric, start, end, settings, temporal=by_period)
+    layer.setCustomProperty(UTILISATION_PERIOD, f"{str(start)[:10]}/{str(end)[:10]}")
     add_to_plugin_group(layer)
     project = QgsProject.instance()
     # The dock panel and print layouts read the same choice, so map and charts agree.
-    project.writeEntry(PROJECT_SCOPE, "metric", settings.metric)
-    project.writeEntry(PROJECT_SCOPE, "period_start", str(start))
-    project.writeEntry(PROJECT_SCOPE, "period_end", str(end))
+    set_shared_choice(settings.metric, start, end, project)
     if by_period:
         extent = _temporal_extent(layer)
         project.timeSettings().setTemporalRange(extent)

@@ -5,6 +5,7 @@ from qgis.core import QgsProcessingProvider
 from ..toolbelt.metadata import icon_path, plugin_version
 from .area_summary import AreaSummaryAlgorithm
 from .demo_data import DemoDataAlgorithm
+from .import_dft_stats import ImportDftStatsAlgorithm
 from .import_usage import ImportUsageAlgorithm
 from .load_chargepoints import LoadChargePointsAlgorithm
 from .nearest import NearestAlgorithm
@@ -33,5 +34,5 @@ class EvChargeProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):
         for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(),
-                          AreaSummaryAlgorithm(), DemoDataAlgorithm()):
+                          AreaSummaryAlgorithm(), DemoDataAlgorithm(), ImportDftStatsAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -450,8 +450,8 @@ def test_temporal_style_covers_every_archived_quarter(demo_archive):
 
 
 def test_add_utilisation_layer_steps_the_temporal_controller_by_quarter(demo_archive):
-    from ev_charge_plugin.gui.style_results import PROJECT_SCOPE, add_utilisation_layer
-    from ev_charge_plugin.qgis_io.project import GROUP_NAME
+    from ev_charge_plugin.gui.style_results import add_utilisation_layer
+    from ev_charge_plugin.qgis_io.project import GROUP_NAME, SCOPE
     from ev_charge_plugin.qgis_io.symbology import RendererSettings
 
     algorithm = QgsApplication.processingRegistry().createAlgorithmById("evcharge:utilisation")
@@ -465,7 +465,7 @@ def test_add_utilisation_layer_steps_the_temporal_controller_by_quarter(demo_arc
         layer = add_utilisation_layer(results, context, RendererSettings(), "2023-10-01", "2024-10-01", True, navigation)
         assert project.mapLayer(layer.id()) is layer
         assert project.layerTreeRoot().findGroup(GROUP_NAME).findLayer(layer.id()) is not None
-        assert project.readEntry(PROJECT_SCOPE, "metric", "")[0] == "occupancy_pct"
+        assert project.readEntry(SCOPE, "metric", "")[0] == "occupancy_pct"
 
         assert begins_and_ends(navigation.temporalExtents()) == CONTROLLER_EXTENT
         assert begins_and_ends(navigation.dateTimeRangeForFrameNumber(3))[1] == EVERY_QUARTER[1]
