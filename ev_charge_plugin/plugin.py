@@ -26,6 +26,7 @@ class EvChargePlugin:
         self.dock = None
         self.nearest_action = None
         self.live_status = None
+        self.map_follower = None
         self.translator = None
         self._install_translator()
 
@@ -77,6 +78,11 @@ class EvChargePlugin:
         self.live_status.refreshed.connect(self.on_live_status)
         self.live_status.apply_settings()  # the automatic refresh, if the user asked for one
         self.options_factory = OptionsFactory(on_applied=self.live_status.apply_settings)
+        from .gui.style_results import MapFollower
+
+        # The dock's metric and period drive the map's style, so map and charts agree.
+        self.map_follower = MapFollower(self.iface.mapCanvas().temporalController(), self.iface.mainWindow())
+        self.map_follower.followed.connect(self.on_map_followed)
         self.iface.registerOptionsWidgetFactory(self.options_factory)
 
     def _add_action(self, icon, text, callback, tip, toolbar=False):
@@ -92,6 +98,10 @@ class EvChargePlugin:
         return action
 
     def unload(self):
+        if self.map_follower is not None:
+            self.map_follower.unload()
+            self.map_follower.deleteLater()
+            self.map_follower = None
         if self.live_status is not None:
             self.live_status.stop()
             self.live_status.deleteLater()
@@ -172,6 +182,10 @@ class EvChargePlugin:
             self.iface.messageBar().pushMessage(MENU_TITLE, message, Qgis.Critical, 0)
             log(message, Qgis.Critical)
         return outcome == SUCCEEDED
+
+    def on_map_followed(self, outcome, message):
+        if self._report_failure(outcome, message):
+            self.iface.messageBar().pushMessage(MENU_TITLE, message, Qgis.Info, 5)
 
     def on_imported(self, outcome, results, context, message):
         from .gui.load_results import add_report_layer, save_report_csv

@@ -1,9 +1,15 @@
 """What a finished utilisation run adds to the project: the styled layer, and the
-temporal controller set to step through its periods."""
+temporal controller set to step through its periods; and the map following the
+metric and period chosen elsewhere (the dock), so map and charts agree."""
+from dataclasses import replace
+
+from qgis.PyQt.QtCore import QObject, pyqtSignal
 from qgis.core import QgsDateTimeRange, QgsInterval, QgsProject, QgsTemporalNavigationObject, QgsUnitTypes
 
-from ..qgis_io.project import UTILISATION_PERIOD, add_to_plugin_group, set_shared_choice
+from ..qgis_io.project import UTILISATION_PERIOD, add_to_plugin_group, set_shared_choice, shared_choice_changed
 from ..qgis_io.symbology import RendererSettings, style_by_utilisation
+from ..toolbelt.i18n import tr
+from ..toolbelt.tasks import AlgorithmRun
 
 
 
@@ -58,3 +64,77 @@ def step_through_periods(navigation: QgsTemporalNavigationObject, extent: QgsDat
     navigation.setFrameDuration(QgsInterval(months, QgsUnitTypes.TemporalMonths))
     navigation.setNavigationMode(QgsTemporalNavigationObject.Animated)
     navigation.setCurrentFrameNumber(0)
+
+
+def utilisation_layers(project=None) -> list:
+    """The layers utilisation runs added, with their period as (start, end) ISO dates."""
+    project = project or QgsProject.instance()
+    return [(layer, tuple(layer.customProperty(UTILISATION_PERIOD).split("/"))) for layer in project.mapLayers().values()
+            if layer.customProperty(UTILISATION_PERIOD)]
+
+
+class MapFollower(QObject):
+    """Restyles the map's utilisation layer when the shared metric or period changes.
+
+    A new metric restyles the layer in place. A new period shows that period's
+    frame on a layer holding every period, or else runs ``evcharge:utilisation``
+    for it (as a task) and puts the new layer in place of the old one.
+    """
+
+    # outcome, message
+    followed = pyqtSignal(str, str)
+
+    def __init__(self, navigation=None, parent=None):
+        super().__init__(parent)
+        self.navigation, self.run = navigation, None
+        shared_choice_changed().connect(self.follow)
+
+    def follow(self, metric: str, start: str, end: str) -> None:
+        settings = replace(RendererSettings.load(), metric=metric)
+        for layer, (layer_start, layer_end) in utilisation_layers():
+            temporal = layer.temporalProperties().isActive()
+            if temporal or (layer_start, layer_end) == (start, end):
+                style_by_utilisation(layer, metric, layer_start, layer_end, settings, temporal=temporal)
+                layer.triggerRepaint()
+                if temporal and self.navigation is not None and start:
+                    self._show_frame(layer_start, start)
+            elif start and self.run is None:
+                self._replace(layer, settings, start, end)
+
+    def _show_frame(self, first_start: str, start: str) -> None:
+        from datetime import date
+
+        first, chosen = date.fromisoformat(first_start), date.fromisoformat(start)
+        months = (chosen.year - first.year) * 12 + chosen.month - first.month
+        step = max(1, self.navigation.frameDuration().originalDuration()) if self.navigation.frameDuration().originalUnit() == QgsUnitTypes.TemporalMonths else 3
+        self.navigation.setCurrentFrameNumber(max(0, months // int(step)))
+
+    def _replace(self, old_layer, settings, start, end) -> None:
+        from .import_dialog import project_archive
+
+        old_id = old_layer.id()
+        self.run = AlgorithmRun("evcharge:utilisation", {"ARCHIVE": project_archive(), "PERIOD_START": start, "PERIOD_END": end,
+                                                         "BY_PERIOD": False, "METRIC": 0, "OUTPUT": "TEMPORARY_OUTPUT"},
+                                tr("Utilisation for the map"), self)
+
+        def finished(successful, results, context, log):
+            from .task_dialog import FAILED, SUCCEEDED, last_error
+
+            self.run = None
+            if not successful:
+                self.followed.emit(FAILED, tr("The map could not be restyled for the period: {reason}").format(reason=last_error(log)))
+                return
+            add_utilisation_layer(results, context, settings, start, end, False, self.navigation)
+            if QgsProject.instance().mapLayer(old_id) is not None:
+                QgsProject.instance().removeMapLayer(old_id)
+            self.followed.emit(SUCCEEDED, tr("The map now shows {start} to {end}.").format(start=start, end=end))
+
+        self.run.finished.connect(finished)
+        self.run.start()
+
+    def unload(self) -> None:
+        shared_choice_changed().disconnect(self.follow)
+        if self.run is not None:
+            self.run.cancel()
+            self.run.task.waitForFinished(30000)
+            self.run = None

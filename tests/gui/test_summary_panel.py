@@ -208,3 +208,31 @@ def test_official_statistics_show_the_boroughs_devices_against_london(qtbot, doc
     london = dict(zip(*official.chart.values()["London"]))
     last = QUARTERS[-1]
     assert london[last.date()] == pytest.approx(expected("E12000007", "all", last) / 33)
+
+
+def test_the_map_follows_the_metric_and_period_chosen_in_the_dock(qtbot, dock, demo_files):
+    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback
+
+    from ev_charge_plugin.gui.style_results import MapFollower, add_utilisation_layer, utilisation_layers
+    from ev_charge_plugin.qgis_io.project import LEGEND_TITLE
+    from ev_charge_plugin.qgis_io.symbology import RendererSettings
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("evcharge:utilisation")
+    context = QgsProcessingContext()
+    results, ok = algorithm.run({"ARCHIVE": str(demo_files[1]), "PERIOD_START": Q3[0], "PERIOD_END": Q3[1], "OUTPUT": "TEMPORARY_OUTPUT"},
+                                context, QgsProcessingFeedback())
+    assert ok
+    follower = MapFollower()
+    try:
+        add_utilisation_layer(results, context, RendererSettings(), *Q3, False)
+        set_shared_choice("kwh_per_day", *Q3)
+        [(layer, period)] = utilisation_layers()
+        assert period == Q3 and "kWh per day" in layer.customProperty(LEGEND_TITLE)
+        with qtbot.waitSignal(follower.followed, timeout=60000) as blocker:
+            dock.summary.select_period(*Q2)
+            dock.summary.period_combo.activated.emit(dock.summary.period_combo.currentIndex())
+        assert blocker.args[0] == SUCCEEDED, blocker.args[1]
+        [(layer, period)] = utilisation_layers()
+        assert period == Q2 and "kWh per day" in layer.customProperty(LEGEND_TITLE) and "Q2 2024" in layer.name()
+    finally:
+        follower.unload()
