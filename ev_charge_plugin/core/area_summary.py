@@ -44,26 +44,37 @@ def guess_field(columns, names) -> Optional[str]:
     return next((lower[name] for name in names if name in lower), None)
 
 
-def _sums(points: pd.DataFrame, groups: np.ndarray, size: int) -> pd.DataFrame:
-    """Counts by speed band and usage sums of ``points`` grouped by ``groups`` (0..size-1); empty groups are zeros."""
-    frame = pd.DataFrame(index=pd.RangeIndex(size))
-    bands = points["speed_band"].to_numpy() if "speed_band" in points else np.full(len(points), schema.UNKNOWN)
-    frame["chargepoints"] = np.bincount(groups, minlength=size)
-    for band, field in BAND_FIELDS.items():
-        frame[field] = np.bincount(groups[bands == band], minlength=size)
-    with_usage = points["available_hours"].notna().to_numpy() if "available_hours" in points else np.zeros(len(points), bool)
-    frame["with_usage"] = np.bincount(groups[with_usage], minlength=size)
+def _columns(points: pd.DataFrame, inside: np.ndarray) -> dict:
+    """The columns :func:`_sums` uses, as numpy arrays of the points inside an area (converted once for both sums)."""
+    bands = points["speed_band"].to_numpy()[inside] if "speed_band" in points else np.full(int(inside.sum()), schema.UNKNOWN)
+    columns = {"speed_band": bands}
     for column in SUM_COLUMNS:
-        values = pd.to_numeric(points[column], errors="coerce").to_numpy("float64") if column in points else np.zeros(len(points))
+        if column in points:
+            columns[column] = pd.to_numeric(points[column], errors="coerce").to_numpy("float64")[inside]
+    return columns
+
+
+def _sums(columns: dict, groups: np.ndarray, size: int) -> pd.DataFrame:
+    """Counts by speed band and usage sums of the points' ``columns`` grouped by ``groups`` (0..size-1); empty groups are zeros."""
+    bands = columns["speed_band"]
+    sums = {"chargepoints": np.bincount(groups, minlength=size)}
+    for band, field in BAND_FIELDS.items():
+        sums[field] = np.bincount(groups[bands == band], minlength=size)
+    with_usage = ~np.isnan(columns["available_hours"]) if "available_hours" in columns else np.zeros(len(groups), bool)
+    sums["with_usage"] = np.bincount(groups[with_usage], minlength=size)
+    for column in SUM_COLUMNS:
+        values = columns.get(column)
+        if values is None:
+            sums[column] = np.zeros(size)
+            continue
         known = ~np.isnan(values)
-        frame[column] = np.bincount(groups[known], weights=values[known], minlength=size)
-    # Charging hours count only where reported: without any, charging % stays empty rather than 0.
-    if "charging_hours" in points:
-        reported = np.bincount(groups, weights=points["charging_hours"].notna().to_numpy("float64"), minlength=size)
-        frame["charging_hours"] = frame["charging_hours"].where(reported > 0)
-    else:
-        frame["charging_hours"] = np.nan
-    return frame
+        sums[column] = np.bincount(groups[known], weights=values[known], minlength=size)
+        # Charging hours count only where reported: without any, charging % stays empty rather than 0.
+        if column == "charging_hours":
+            sums[column] = np.where(np.bincount(groups[known], minlength=size) > 0, sums[column], np.nan)
+    if "charging_hours" not in columns:
+        sums["charging_hours"] = np.full(size, np.nan)
+    return pd.DataFrame(sums)
 
 
 def _rates(summary: pd.DataFrame, population, households) -> pd.DataFrame:
@@ -89,8 +100,9 @@ def summarise_areas(points: pd.DataFrame, point_area: np.ndarray, area_count: in
     """
     point_area = np.asarray(point_area, dtype="int64")
     inside = point_area >= 0
-    summary = metrics_from_sums(_sums(points.loc[inside], point_area[inside], area_count))
-    total = metrics_from_sums(_sums(points.loc[inside], np.zeros(int(inside.sum()), "int64"), 1))
+    columns = _columns(points, inside)
+    summary = metrics_from_sums(_sums(columns, point_area[inside], area_count))
+    total = metrics_from_sums(_sums(columns, np.zeros(int(inside.sum()), "int64"), 1))
     if population is not None:
         population = pd.to_numeric(pd.Series(population), errors="coerce")
     if households is not None:

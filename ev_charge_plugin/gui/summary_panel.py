@@ -344,9 +344,9 @@ class SummaryPanel(QObject):
         return self.metric_combo.currentData()
 
     def _choice_changed(self, *_):
+        # The shared choice's signal brings the charts (and the map) up to date.
         start, end = self.period() or ("", "")
         set_shared_choice(self.metric(), start, end)
-        self.refresh()
 
     def _shared_choice_changed(self, metric, start, end):
         """The map was styled (or a layout changed the choice): follow it."""
@@ -415,6 +415,11 @@ class SummaryPanel(QObject):
         if run is not self.run:
             return  # cancelled, or replaced by a newer run
         self.run = None
+        if not successful and run.feedback.isCanceled():
+            # Cancelled here, or by QGIS's task manager (a layer it reads was removed).
+            self.cancel()
+            self.status.setText(tr("The area summary was cancelled."))
+            return
         if not successful:
             self.cancel()
             message = tr("The area summary failed: {reason}").format(reason=last_error(log))

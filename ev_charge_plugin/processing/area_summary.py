@@ -6,7 +6,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
-    QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
     QgsFields,
@@ -148,14 +147,16 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
 
         with gc_paused():
             feedback.setProgressText(self.tr("Reading the areas"))
-            areas, geometries = self._read_areas(areas_source, context, [name_field, population_field, households_field])
+            areas, geometries, bounds = self._read_areas(areas_source, context, [name_field, population_field, households_field])
             feedback.setProgressText(self.tr("Reading the charge points"))
-            points = self._read_points(points_source, context, feedback)
+            points = self._read_points(points_source, context, feedback, bool(parameters.get(self.POINT_AREAS)))
             if feedback.isCanceled():
                 return {}
             feedback.setProgress(30)
             points, per_period, start, end = self._usage(parameters, context, feedback, points, start, end)
-            located = locate_points(points["x"], points["y"], geometries)
+            if feedback.isCanceled():
+                return {}
+            located = locate_points(points["x"], points["y"], geometries, bounds)
             summary = area_summary.summarise_areas(points, located, len(areas),
                                                    areas[population_field] if population_field else None,
                                                    areas[households_field] if households_field else None)
@@ -192,49 +193,39 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         return guess_field(fields.names(), guesses) if guesses else None
 
     def _read_areas(self, source, context, fields):
-        """Every area's ``fields`` in the layer's order (none skipped, so rows match features), and its geometry in EPSG:27700."""
+        """Every area's ``fields`` in the layer's order (none skipped, so rows match features), its geometry in EPSG:27700 and its bounds there."""
         import pandas as pd
         from shapely import wkb
 
         transform = QgsCoordinateTransform(source.sourceCrs(), QgsCoordinateReferenceSystem("EPSG:27700"), context.transformContext())
         fields = [field for field in dict.fromkeys(fields) if field]
-        rows, shapes = [], []
+        rows, shapes, bounds = [], [], []
+        nowhere = (float("nan"),) * 4
         for feature in source.getFeatures():
             geometry = feature.geometry()
             if geometry.isNull() or geometry.isEmpty():
                 shapes.append(None)
+                bounds.append(nowhere)
             else:
                 geometry.transform(transform)
                 shapes.append(wkb.loads(bytes(geometry.asWkb())))
+                # QGIS has the box at hand; shapely 1.8 takes longer to compute it than locating the points.
+                box = geometry.boundingBox()
+                bounds.append((box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
             rows.append([_value(feature[field]) for field in fields])
-        return pd.DataFrame(rows, columns=fields), shapes
+        return pd.DataFrame(rows, columns=fields), shapes, bounds
 
-    def _read_points(self, source, context, feedback):
-        """Point coordinates in EPSG:27700, the feature ids and the attributes the summary uses."""
+    def _read_points(self, source, context, feedback, with_ids):
+        """Point coordinates in EPSG:27700, the attributes the summary uses and, if ``with_ids``, the feature ids."""
         import pandas as pd
 
         from ..core.utilisation import SUM_COLUMNS
+        from ..qgis_io.columns import feature_ids, read_columns
 
-        names = source.fields().names()
-        wanted = [name for name in (*POINT_FIELDS, *SUM_COLUMNS) if name in names]
-        request = QgsFeatureRequest().setSubsetOfAttributes(wanted, source.fields())
-        transform = QgsCoordinateTransform(source.sourceCrs(), QgsCoordinateReferenceSystem("EPSG:27700"), context.transformContext())
-        fids, xs, ys, rows = [], [], [], []
-        for feature in source.getFeatures(request):
-            if feedback.isCanceled():
-                break
-            geometry = feature.geometry()
-            if geometry.isNull() or geometry.isEmpty():
-                continue
-            geometry.transform(transform)
-            point = geometry.asPoint() if not geometry.isMultipart() else geometry.asMultiPoint()[0]
-            fids.append(feature.id())
-            xs.append(point.x())
-            ys.append(point.y())
-            rows.append([_value(feature[name]) for name in wanted])
-        points = pd.DataFrame(rows, columns=wanted)
-        points.insert(0, "fid", pd.Series(fids, dtype="int64"))
-        points["x"], points["y"] = xs, ys
+        points = read_columns(source, [*POINT_FIELDS, *SUM_COLUMNS], QgsCoordinateReferenceSystem("EPSG:27700"),
+                              context.transformContext(), feedback)
+        if with_ids:
+            points.insert(0, "fid", feature_ids(source))
         for column in SUM_COLUMNS + ["power_kw"]:
             if column in points:
                 points[column] = pd.to_numeric(points[column], errors="coerce")
