@@ -40,7 +40,7 @@ lint: setup $(VENV)/bin/ruff
 run: setup demo
 	rm -rf $(BUILD)/profiles
 	$(MAKE) --no-print-directory deploy PROFILES=$(CURDIR)/$(BUILD)/profiles PROFILE=evcharge
-	$(PYTHON) scripts/profile.py enable $(CURDIR)/$(BUILD)/profiles/evcharge
+	$(PYTHON) scripts/qgis_profile.py enable $(CURDIR)/$(BUILD)/profiles/evcharge
 	$(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1600x1000x24") qgis --profiles-path $(CURDIR)/$(BUILD) --profile evcharge \
 		--noversioncheck --code scripts/open_demo.py
 
@@ -67,6 +67,9 @@ $(VENV)/bin/detect-secrets $(VENV)/bin/ruff:
 bench: setup
 	$(HEADLESS) $(PYTHON) bench/bench_load.py
 	$(HEADLESS) $(PYTHON) bench/bench_usage.py
+	$(HEADLESS) $(PYTHON) bench/bench_areas.py
+	$(HEADLESS) $(PYTHON) bench/bench_dock.py
+	$(HEADLESS) $(PYTHON) bench/bench_siting.py
 
 clean:
 	rm -rf $(BUILD)

@@ -2,7 +2,11 @@
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely import vectorized
+
+try:
+    from shapely import contains_xy  # shapely 2 (shapely.vectorized is deprecated there)
+except ImportError:  # shapely 1.8 (QGIS 3.22 on Debian 12)
+    from shapely.vectorized import contains as contains_xy
 
 from .errors import SourceError
 from .i18n import tr
@@ -27,7 +31,7 @@ def locate_points(x, y, geometries, bounds=None) -> np.ndarray:
     """The position in ``geometries`` of the polygon holding each point (x, y), or -1 outside all of them.
 
     Each polygon tests only the points inside its bounding box, all at once in
-    GEOS (``shapely.vectorized``), never every pair. A point on an edge lies
+    GEOS (``contains_xy``), never every pair. A point on an edge lies
     within no polygon, so a point on a shared edge is not counted twice; where
     polygons overlap, the first holds the point. ``bounds``, one (west, south,
     east, north) row per polygon, saves asking shapely for them, which costs
@@ -50,7 +54,7 @@ def locate_points(x, y, geometries, bounds=None) -> np.ndarray:
         span = order[starts[position]:ends[position]]
         candidates = span[(located[span] < 0) & (y[span] >= bounds[position, 1]) & (y[span] <= bounds[position, 3])]
         if len(candidates):
-            inside = vectorized.contains(geometry, x[candidates], y[candidates])
+            inside = contains_xy(geometry, x[candidates], y[candidates])
             located[candidates[inside]] = position
     return located
 
