@@ -14,8 +14,8 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import exporters
 from qgis.PyQt.QtCore import QPointF, Qt, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QFontMetrics, QPalette
-from qgis.PyQt.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QMenu, QToolButton, QToolTip, QVBoxLayout, QWidget
+from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics, QPalette
+from qgis.PyQt.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QMenu, QScrollArea, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from ..toolbelt.i18n import tr
 
@@ -59,10 +59,13 @@ class Chart(pg.PlotWidget):
         self.setBackground(self.theme.background)
         self.setMenuEnabled(False)
         self.plotItem.hideButtons()
+        font = QFont(self.font())
+        font.setPointSize(self.theme.font_points)
         for name in ("left", "bottom"):
             axis = self.plotItem.getAxis(name)
             axis.setPen(self.theme.foreground)
             axis.setTextPen(self.theme.foreground)
+            axis.setStyle(tickFont=font)
         self.setMouseEnabled(x=False, y=False)
 
     def set_title(self, title: str) -> None:
@@ -74,6 +77,11 @@ class Chart(pg.PlotWidget):
     def export(self, path, width: int = 1200) -> Path:
         """Write the chart to ``path``: PNG ``width`` pixels wide, or SVG (vector) by the suffix."""
         path = Path(path)
+        if not self.isVisible():
+            # A chart never shown has no layout yet: lay it out off screen, as a print layout's picture needs.
+            self.setAttribute(Qt.WA_DontShowOnScreen, True)
+            self.show()
+            QApplication.processEvents()
         if path.suffix.lower() == ".svg":
             exporter = exporters.SVGExporter(self.plotItem)
         elif path.suffix.lower() == ".png":
@@ -94,6 +102,14 @@ class Chart(pg.PlotWidget):
         point = self.plotItem.vb.mapSceneToView(scene_position)
         index = int(round(point.y() if axis == 1 else point.x()))
         return index if 0 <= index < count else None
+
+
+ROW_PIXELS = 18  # the least height a bar (and its name) gets on screen
+
+
+def _fit_rows(chart: Chart, rows: int) -> None:
+    """Give each bar a legible height: a chart with many bars grows, and its box scrolls (see :func:`chart_box`)."""
+    chart.setMinimumHeight(rows * ROW_PIXELS + 70)
 
 
 def _fit_left_axis(chart: Chart, labels) -> None:
@@ -121,7 +137,7 @@ class BarChart(Chart):
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         self.addItem(self.bars)
         self.reference_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.reference, width=2, style=Qt.DashLine),
-                                              label="{value}", labelOpts={"position": 0.97, "color": self.theme.reference, "anchors": [(1, 0), (1, 0)],
+                                              label="{value}", labelOpts={"position": 0.02, "color": self.theme.reference, "anchors": [(1, 1), (1, 1)],
                                                                          "fill": self.theme.background})
         self.addItem(self.reference_line)
         self.reference_line.hide()
@@ -162,6 +178,7 @@ class BarChart(Chart):
         self.bars.setOpts(x0=np.zeros(count), y=np.arange(count), width=widths, height=0.7)
         self.getAxis("left").setTicks([[(row, self.labels[index]) for row, index in enumerate(self.order)]])
         _fit_left_axis(self, self.labels)
+        _fit_rows(self, count)
         if self.reference is not None and not math.isnan(self.reference):
             # The label only updates while shown.
             self.reference_line.show()
@@ -354,6 +371,7 @@ class StackedBarChart(_Pooled):
         # pyqtgraph draws tick labels only when the ticks come in ascending order.
         self.getAxis("left").setTicks([sorted((int(row), category) for row, category in zip(rows, self.categories))])
         _fit_left_axis(self, self.categories)
+        _fit_rows(self, len(self.categories))
         self.setXRange(0, float(left.max()) * 1.05 if len(left) and left.max() > 0 else 1.0, padding=0)
         self.setYRange(-0.6, max(len(self.categories), 1) - 0.4, padding=0)
 
@@ -400,5 +418,9 @@ def chart_box(chart, name: str, *controls) -> QWidget:
     row.addStretch(1)
     row.addWidget(ExportButton(chart, name, box))
     layout.addLayout(row)
-    layout.addWidget(chart, 1)
+    scroller = QScrollArea()
+    scroller.setWidgetResizable(True)
+    scroller.setFrameShape(QScrollArea.NoFrame)
+    scroller.setWidget(chart)
+    layout.addWidget(scroller, 1)
     return box

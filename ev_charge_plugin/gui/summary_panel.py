@@ -296,7 +296,18 @@ class SummaryPanel(QObject):
         combo.setLayer(layer)
         if layer is not None:
             names = layer.fields().names()
-            combo.setField(next((name for name in names if name.lower() == "name"), combo.currentField() or (names[0] if names else "")))
+            # A new layer starts on its name field, whatever field the combo happened to pick.
+            combo.setField(next((name for name in names if name.lower() == "name"), SummaryPanel._name_field(combo, layer)))
+
+    @staticmethod
+    def _name_field(combo, layer) -> str:
+        """The chosen name field if the layer has it, else its ``name`` field (any case), else its first text field."""
+        fields = layer.fields()
+        if combo.currentField() and fields.lookupField(combo.currentField()) >= 0:
+            return combo.currentField()
+        names = fields.names()
+        return next((name for name in names if name.lower() == "name"),
+                    next((field.name() for field in fields if field.type() == QVariant.String), names[0] if names else ""))
 
     # -- period and metric, shared with the map ---------------------------------------------------------------
 
@@ -372,9 +383,10 @@ class SummaryPanel(QObject):
         common = {"POINTS": points, "POINT_AREAS": "TEMPORARY_OUTPUT", "OPERATORS": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"}
         if period is not None:
             common.update({"ARCHIVE": project_archive(), "PERIOD_START": period[0], "PERIOD_END": period[1], "TRENDS": "TEMPORARY_OUTPUT"})
-        self.jobs = [("boroughs", dict(common, AREAS=areas, AREA_NAME_FIELD=self.areas_field.currentField()))]
-        if self.wards_combo.currentLayer() is not None:
-            self.jobs.append(("wards", dict(common, AREAS=self.wards_combo.currentLayer(), AREA_NAME_FIELD=self.wards_field.currentField())))
+        self.jobs = [("boroughs", dict(common, AREAS=areas, AREA_NAME_FIELD=self._name_field(self.areas_field, areas)))]
+        wards = self.wards_combo.currentLayer()
+        if wards is not None:
+            self.jobs.append(("wards", dict(common, AREAS=wards, AREA_NAME_FIELD=self._name_field(self.wards_field, wards))))
         else:
             self.wards = None
         self.job_count = len(self.jobs)

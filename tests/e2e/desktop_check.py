@@ -4,16 +4,20 @@ Not a test module itself: QGIS executes it with --code after loading the plugin.
 """
 import json
 import os
+import sys
 import time
+import traceback
 
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
 from qgis.PyQt.QtWidgets import QAction, QApplication, QDockWidget, QPushButton, QToolBar
-from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsVectorLayer
 from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
 
 PLUGIN = "ev_charge_points"
 OUT = os.environ["EVCHARGE_E2E_OUT"]
-seen = {}
+seen = {"slot_errors": []}
+# An exception in a slot would open QGIS's modal error dialog and stall the run: record it instead.
+sys.excepthook = lambda kind, value, trace: seen["slot_errors"].append("".join(traceback.format_exception(kind, value, trace)))
 
 
 def flush():
@@ -150,6 +154,42 @@ try:
         QApplication.processEvents()
         iface.mainWindow().grab().save(os.path.join(shots, "qgis_nearest.png"))
 
+    # The charts: boroughs and wards from the demo GeoPackage, the period the map shows, a borough's bar clicked.
+    import processing
+
+    gpkg = processing.run("evcharge:demodata", {"FOLDER": os.path.dirname(os.environ["EVCHARGE_E2E_ARCHIVE"])})["GPKG"]
+    boroughs = QgsVectorLayer(f"{gpkg}|layername=boroughs", "Demo boroughs", "ogr")
+    wards = QgsVectorLayer(f"{gpkg}|layername=wards", "Demo wards", "ogr")
+    for layer, width in ((wards, 0.2), (boroughs, 0.6)):
+        outline = layer.renderer().symbol().symbolLayer(0)
+        outline.setBrushStyle(Qt.NoBrush)  # outlines only, under the charge points
+        outline.setStrokeWidth(width)
+        QgsProject.instance().addMapLayer(layer, False)
+        QgsProject.instance().layerTreeRoot().addLayer(layer)
+    charts = dock.summary
+    dock.tabs.setCurrentWidget(charts.london_tab)
+    charts.points_combo.setLayer(panel.layer_combo.currentLayer())
+    charts.areas_combo.setLayer(boroughs)
+    charts.wards_combo.setLayer(wards)
+    summaries = []
+    charts.summarised.connect(lambda outcome, message: summaries.append((outcome, message)))
+    charts.fill_periods()
+    charts.select_period("2024-07-01", "2024-10-01")
+    charts.period_combo.activated.emit(charts.period_combo.currentIndex())
+    wait_for(lambda: summaries or seen["slot_errors"])
+    chosen = charts.london_bars.labels.index("Camden") if "Camden" in charts.london_bars.labels else 0
+    QTest.mouseClick(charts.london_bars.viewport(), Qt.LeftButton, pos=charts.london_bars.bar_position(chosen))
+    flush()
+    seen["charts"] = {"summaries": summaries, "boroughs": len(charts.london_bars.labels), "wards": len(charts.area_bars.labels),
+                      "breadcrumb": charts.breadcrumb.text(), "selected": panel.layer_combo.currentLayer().selectedFeatureCount(),
+                      "tab": dock.tabs.tabText(dock.tabs.currentIndex())}
+    if shots:
+        dock.tabs.setCurrentWidget(charts.london_tab)
+        canvas.refresh()
+        canvas.waitWhileRendering()
+        QApplication.processEvents()
+        iface.mainWindow().grab().save(os.path.join(shots, "qgis_dock_charts.png"))
+
     unloadPlugin(PLUGIN)
     flush()
     seen["after_unload"] = state()
@@ -161,8 +201,6 @@ try:
     flush()
     seen["after_second_unload"] = state()
 except Exception:  # report, never hang the desktop
-    import traceback
-
     seen["error"] = traceback.format_exc()
 finally:
     with open(OUT, "w") as handle:

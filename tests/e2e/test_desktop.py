@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from profile import enable  # noqa: E402
+from qgis_profile import enable  # noqa: E402
 
 EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Nearest charge points", "Refresh live status", "Settings...", "Help"]
 
@@ -36,6 +36,7 @@ def desktop(tmp_path_factory):
     assert out.exists(), f"QGIS wrote nothing; its output:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
     seen = json.loads(out.read_text())
     assert "error" not in seen, seen["error"]
+    assert not seen["slot_errors"], seen["slot_errors"][0]
     return seen
 
 
@@ -66,6 +67,13 @@ def test_nearest_charge_points_from_a_click_in_the_panel(desktop):
     nearest = desktop["nearest"]
     assert nearest["dock_visible"] and nearest["tool_active"] and nearest["checked"]
     assert nearest["answered"][0][0] == "succeeded" and nearest["rows"] == 5
+
+
+def test_dock_charts_summarise_the_period_and_drill_down_on_a_click(desktop):
+    charts = desktop["charts"]
+    assert charts["summaries"] and charts["summaries"][-1][0] == "succeeded", charts["summaries"]
+    assert charts["boroughs"] == 33 and charts["wards"] > 5 and "Camden" in charts["breadcrumb"]
+    assert charts["selected"] > 0 and charts["tab"] == "Area"
 
 
 def test_demo_load_through_the_dialog_adds_layers_and_reports(desktop):
