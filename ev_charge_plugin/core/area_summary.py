@@ -56,10 +56,12 @@ def _columns(points: pd.DataFrame, inside: np.ndarray) -> dict:
 
 def _sums(columns: dict, groups: np.ndarray, size: int) -> pd.DataFrame:
     """Counts by speed band and usage sums of the points' ``columns`` grouped by ``groups`` (0..size-1); empty groups are zeros."""
-    bands = columns["speed_band"]
+    # Compared as integer codes: comparing 25,000 strings four times costs more than all the sums.
+    codes, bands = pd.factorize(columns["speed_band"])
+    code_of = {band: code for code, band in enumerate(bands)}
     sums = {"chargepoints": np.bincount(groups, minlength=size)}
     for band, field in BAND_FIELDS.items():
-        sums[field] = np.bincount(groups[bands == band], minlength=size)
+        sums[field] = np.bincount(groups[codes == code_of.get(band, -2)], minlength=size)
     with_usage = ~np.isnan(columns["available_hours"]) if "available_hours" in columns else np.zeros(len(groups), bool)
     sums["with_usage"] = np.bincount(groups[with_usage], minlength=size)
     for column in SUM_COLUMNS:

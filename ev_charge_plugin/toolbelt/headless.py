@@ -42,9 +42,25 @@ def start_qgis(register_provider: bool = True, profile_folder=None):
 
 def stop_qgis(app) -> None:
     """Release layers before QGIS goes: a layer alive at exit can segfault the process."""
+    import gc
+
     from qgis.core import QgsProject
     from processing.core.Processing import Processing
 
+    # QGIS (through SIP) keeps each exception a Python algorithm raised, beyond Python's
+    # reach; its traceback keeps the algorithm's frames and, through them, the caller's
+    # (processing.run and whoever called it), with their layers and Processing contexts.
+    # Freed after QGIS, those crash the exit: empty the frames' locals now.
+    for item in gc.get_objects():
+        if type(item).__name__ == "traceback":
+            frame = item.tb_frame
+            while frame is not None:
+                try:
+                    frame.clear()
+                except RuntimeError:  # still running (this very call's callers): leave it and those below
+                    break
+                frame = frame.f_back
+    gc.collect()
     QgsProject.instance().clear()
     Processing.deinitialize()
     app.exitQgis()

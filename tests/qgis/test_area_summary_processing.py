@@ -30,7 +30,8 @@ def demo(qgis_app, tmp_path_factory):
                                                 "PERIOD": 0, "REPORT": "TEMPORARY_OUTPUT"})
     layers = {name: QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr") for name in ("charge_points", "boroughs", "wards", "usage")}
     assert all(layer.isValid() for layer in layers.values())
-    return layers, folder / "history.gpkg"
+    yield layers, folder / "history.gpkg"
+    layers.clear()
 
 
 def by_name(layer, field="name"):
