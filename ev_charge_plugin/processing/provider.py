@@ -11,6 +11,7 @@ from .load_chargepoints import LoadChargePointsAlgorithm
 from .nearest import NearestAlgorithm
 from .refresh_status import RefreshStatusAlgorithm
 from .reliability_summary import ReliabilitySummaryAlgorithm
+from .siting import ScoreCandidatesAlgorithm, SelectSitesAlgorithm
 from .utilisation import UtilisationAlgorithm
 
 PROVIDER_ID = "evcharge"
@@ -34,5 +35,5 @@ class EvChargeProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):
         for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(),
-                          AreaSummaryAlgorithm(), DemoDataAlgorithm(), ImportDftStatsAlgorithm()):
+                          AreaSummaryAlgorithm(), DemoDataAlgorithm(), ImportDftStatsAlgorithm(), ScoreCandidatesAlgorithm(), SelectSitesAlgorithm()):
             self.addAlgorithm(algorithm)
