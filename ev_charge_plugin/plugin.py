@@ -25,6 +25,8 @@ class EvChargePlugin:
         self.style_dialog = None
         self.dock = None
         self.nearest_action = None
+        self.draw_action = None
+        self.candidate_tool = None
         self.live_status = None
         self.map_follower = None
         self.translator = None
@@ -63,11 +65,19 @@ class EvChargePlugin:
         self._add_action("style_utilisation.svg", tr("Style by utilisation..."), self.show_style_dialog, tr("Style charge points by a utilisation metric for a period"), toolbar=True)
         self._add_action("panel.svg", tr("Show panel"), self.show_panel, tr("The EV Charge Points panel beside the map"))
         self.menu.addSeparator()
+        self.draw_action = self._add_action("draw_sites.svg", tr("Draw candidate sites"), self.draw_candidates,
+                                            tr("Click the map to add candidate sites (Shift+click removes one, Ctrl+Z undoes, Esc ends)"), toolbar=True)
+        self.draw_action.setCheckable(True)
+        self._add_action("score_sites.svg", tr("Score candidates..."), self.score_candidates,
+                         tr("Rank candidate sites by the demand they reach, the demand already served and nearby pressure"))
+        self._add_action("choose_sites.svg", tr("Choose best sites..."), self.choose_sites,
+                         tr("Pick the sites (k of them, or within a budget) that together cover the most unserved demand"))
+        self.menu.addSeparator()
         self.nearest_action = self._add_action("nearest.svg", tr("Nearest charge points"), self.pick_nearest,
                                                tr("Click a place on the map to list its nearest charge points"), toolbar=True)
         self.nearest_action.setCheckable(True)
         self._add_action("refresh_status.svg", tr("Refresh live status"), self.refresh_live_status,
-                         tr("Fetch every charge point's status from the operators' OCPI feeds set in Settings"), toolbar=True)
+                         tr("Fetch every charge point's status from the operators' OCPI feeds set in Settings"))
         self.menu.addSeparator()
         self._add_action("settings.svg", tr("Settings..."), self.show_settings, tr("Datastore address, cache, timeout, API key and live-status feeds"))
         self._add_action("help.svg", tr("Help"), self.show_help, tr("How to use {name}").format(name=plugin_name()))
@@ -98,6 +108,11 @@ class EvChargePlugin:
         return action
 
     def unload(self):
+        if self.candidate_tool is not None:
+            if self.iface.mapCanvas().mapTool() is self.candidate_tool:
+                self.iface.mapCanvas().unsetMapTool(self.candidate_tool)
+            self.candidate_tool.deleteLater()
+            self.candidate_tool = None
         if self.map_follower is not None:
             self.map_follower.unload()
             self.map_follower.deleteLater()
@@ -248,6 +263,8 @@ class EvChargePlugin:
             self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
             # The toolbar button follows the map tool, whichever way it was switched.
             self.dock.nearest.pick_button.toggled.connect(self.nearest_action.setChecked)
+            self.dock.sites.score_button.clicked.connect(self.score_candidates)
+            self.dock.sites.choose_button.clicked.connect(self.choose_sites)
         return self.dock
 
     def show_panel(self):
@@ -262,6 +279,47 @@ class EvChargePlugin:
             dock.show()
             dock.raise_()
         dock.nearest.pick_button.setChecked(checked)
+
+    def draw_candidates(self, checked):
+        """Switch the candidate-drawing map tool on (making a candidate layer if the project has none) or off."""
+        from .gui.candidate_tool import CandidateTool, candidate_layers, is_candidate_layer, new_candidate_layer
+        from .qgis_io.project import add_to_plugin_group
+
+        canvas = self.iface.mapCanvas()
+        if not checked:
+            if canvas.mapTool() is self.candidate_tool:
+                self.iface.actionPan().trigger()
+            return
+        layer = next((layer for layer in candidate_layers() if is_candidate_layer(layer)), None) or add_to_plugin_group(new_candidate_layer())
+        # QGIS's Undo acts on the active layer: make it the one being drawn on.
+        self.iface.setActiveLayer(layer)
+        if self.candidate_tool is None:
+            self.candidate_tool = CandidateTool(canvas)
+            self.candidate_tool.setAction(self.draw_action)
+            self.candidate_tool.finished.connect(self.iface.actionPan().trigger)
+            self.candidate_tool.message.connect(lambda text: self.iface.mainWindow().statusBar().showMessage(text, 10000))
+        canvas.setMapTool(self.candidate_tool)
+
+    def _siting_dialog(self, algorithm):
+        from .gui.candidate_tool import candidate_layers
+
+        dock = self._panel()
+        candidates = next(iter(candidate_layers()), None)
+        defaults = dock.sites.dialog_defaults(algorithm, candidates, dock.summary.points_combo.currentLayer(),
+                                              dock.summary.wards_combo.currentLayer())
+        dock.tabs.setCurrentWidget(dock.sites)
+        dock.show()
+        return dock.sites.open_dialog(algorithm, defaults)
+
+    def score_candidates(self):
+        from .gui.sites_panel import SCORE_ALGORITHM
+
+        self._siting_dialog(SCORE_ALGORITHM)
+
+    def choose_sites(self):
+        from .gui.sites_panel import SELECT_ALGORITHM
+
+        self._siting_dialog(SELECT_ALGORITHM)
 
     def refresh_live_status(self):
         if not self.live_status.refresh() and self.live_status.running():

@@ -91,7 +91,9 @@ DEFAULT_TIME_LIMIT_S = 60.0
 MAX_DEMAND_POINTS = 2_000_000
 
 PARTS = ("new_demand", "served_demand", "pressure", "constraints_broken")
-SCORE_COLUMNS = [*PARTS, "constraints", "score", "rank", "weights"]
+# Each part's share of the score (its weight times the part as scaled), so a score can be explained at committee.
+CONTRIBUTIONS = [f"{part}_score" for part in PARTS]
+SCORE_COLUMNS = [*PARTS, "constraints", *CONTRIBUTIONS, "score", "rank", "weights"]
 SELECTION_COLUMNS = ["order", "candidate", "added_demand", "cumulative_demand", "cumulative_share"]
 
 GREEDY, EXACT = "greedy", "exact"
@@ -590,11 +592,12 @@ def score_candidates(candidate_xy, chargepoint_xy, chargepoint_utilisation, dema
     demand_scale = float(np.max(new_demand + served_demand)) if len(candidate_xy) else 0.0
     pressure_scale = float(np.max(pressure)) if len(candidate_xy) else 0.0
     demand_scale, pressure_scale = demand_scale or 1.0, pressure_scale or 1.0
-    score = (weights.new_demand * new_demand / demand_scale + weights.served_demand * served_demand / demand_scale
-             + weights.pressure * pressure / pressure_scale + weights.constraints_broken * broken)
+    contributions = (weights.new_demand * new_demand / demand_scale, weights.served_demand * served_demand / demand_scale,
+                     weights.pressure * pressure / pressure_scale, weights.constraints_broken * broken.astype("float64"))
+    score = sum(contributions)
     frame = pd.DataFrame({
         "new_demand": new_demand, "served_demand": served_demand, "pressure": pressure,
-        "constraints_broken": broken, "constraints": reasons, "score": score,
+        "constraints_broken": broken, "constraints": reasons, **dict(zip(CONTRIBUTIONS, contributions)), "score": score,
         "rank": pd.Series(-score).rank(method="min").to_numpy(dtype="int64") if len(score) else np.empty(0, dtype="int64"),
         "weights": weights.describe(),
     }, columns=SCORE_COLUMNS)

@@ -133,6 +133,7 @@ class BarChart(Chart):
         super().__init__(theme, parent)
         self.labels, self.data, self.order, self.highlighted = [], np.array([]), np.array([], dtype=int), set()
         self.decimals, self.unit, self.sort_by_value = 1, "", True
+        self.fixed_order = False  # True: the bars stay in the order given, the first at the top
         self.reference, self.reference_label = None, ""
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         self.addItem(self.bars)
@@ -173,7 +174,9 @@ class BarChart(Chart):
         # equal values in alphabetical order from the top (a stable sort over names in reverse).
         by_name = sorted(range(count), key=lambda i: self.labels[i].lower(), reverse=True)
         keys = np.where(np.isnan(self.data), -np.inf, self.data)
-        self.order = np.array(sorted(by_name, key=lambda i: keys[i]) if self.sort_by_value else by_name, dtype=int)
+        if self.fixed_order:
+            by_name = list(range(count))[::-1]
+        self.order = np.array(sorted(by_name, key=lambda i: keys[i]) if self.sort_by_value and not self.fixed_order else by_name, dtype=int)
         widths = np.nan_to_num(self.data[self.order], nan=0.0)
         self.bars.setOpts(x0=np.zeros(count), y=np.arange(count), width=widths, height=0.7)
         self.getAxis("left").setTicks([[(row, self.labels[index]) for row, index in enumerate(self.order)]])

@@ -5,6 +5,7 @@ from qgis.PyQt.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from ..toolbelt.i18n import tr
 from .nearest_panel import NearestPanel
 from .reliability_panel import ReliabilityPanel
+from .sites_panel import SitesPanel
 from .summary_panel import SummaryPanel
 
 DOCK_NAME = "EvChargePointsDock"
@@ -19,11 +20,13 @@ class EvChargeDock(QgsDockWidget):
         self.summary.tab_widget = self.tabs
         for widget, title in self.summary.tabs:
             self.tabs.addTab(widget, title)
+        self.sites = SitesPanel(canvas)
+        self.tabs.addTab(self.sites, tr("Sites"))
         self.nearest = NearestPanel(canvas)
         self.tabs.addTab(self.nearest, tr("Nearest"))
         self.reliability = ReliabilityPanel()
         self.tabs.addTab(self.reliability, tr("Reliability"))
-        self.tabs.currentChanged.connect(lambda _: self.summary.save_settings())
+        self.tabs.currentChanged.connect(self._tab_changed)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -31,7 +34,13 @@ class EvChargeDock(QgsDockWidget):
         layout.addWidget(self.tabs, 1)
         self.setWidget(body)
 
+    def _tab_changed(self, index):
+        # The header's layers, period and metric are the charts'; the other tabs have their own inputs.
+        self.summary.header.setVisible(index < len(self.summary.tabs))
+        self.summary.save_settings()
+
     def unload(self):
         self.summary.unload()
+        self.sites.unload()
         self.nearest.unload()
         self.reliability.unload()

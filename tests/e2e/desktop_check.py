@@ -190,6 +190,36 @@ try:
         QApplication.processEvents()
         iface.mainWindow().grab().save(os.path.join(shots, "qgis_dock_charts.png"))
 
+    # Candidate sites drawn with the map tool, scored, and one explained in the Sites tab.
+    draw_action = next(a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "EvChargeDrawCandidateSites")
+    draw_action.trigger()
+    centre = canvas.getCoordinateTransform().transform(canvas.extent().center())
+    for dx, dy in ((-160, -60), (0, 40), (150, -20)):
+        QTest.mouseClick(canvas.viewport(), Qt.LeftButton, pos=QPoint(round(centre.x()) + dx, round(centre.y()) + dy))
+    drawn = iface.activeLayer()
+    QTest.keyClick(canvas, Qt.Key_Escape)
+    flush()
+    scored = processing.runAndLoadResults("evcharge:scorecandidates", {
+        "CANDIDATES": drawn, "CHARGEPOINTS": panel.layer_combo.currentLayer(), "DEMAND": wards,
+        "DEMAND_FIELD": "households_no_offstreet", "RADIUS": 400, "OUTPUT": "TEMPORARY_OUTPUT"})
+    flush()
+    sites = dock.sites
+    dock.tabs.setCurrentWidget(sites)
+    scores = sites.scores_combo.currentLayer()
+    best = min(scores.getFeatures(), key=lambda feature: feature["rank"]) if scores else None
+    if best is not None:
+        scores.selectByIds([best.id()])
+    flush()
+    seen["sites"] = {"drawn": drawn.featureCount() if drawn else 0, "editing": bool(drawn and drawn.isEditable()),
+                     "tool_after_escape": canvas.mapTool() is plugins[PLUGIN].candidate_tool, "checked": draw_action.isChecked(),
+                     "scored": scores.featureCount() if scores else 0, "rows": sites.scores_table.rowCount(),
+                     "explanation": sites.explanation.text()}
+    if shots:
+        canvas.refresh()
+        canvas.waitWhileRendering()
+        QApplication.processEvents()
+        iface.mainWindow().grab().save(os.path.join(shots, "qgis_sites.png"))
+
     unloadPlugin(PLUGIN)
     flush()
     seen["after_unload"] = state()

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from qgis_profile import enable  # noqa: E402
 
-EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Nearest charge points", "Refresh live status", "Settings...", "Help"]
+EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Draw candidate sites",
+                 "Score candidates...", "Choose best sites...", "Nearest charge points", "Refresh live status", "Settings...", "Help"]
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,14 @@ def test_dock_charts_summarise_the_period_and_drill_down_on_a_click(desktop):
     assert charts["summaries"] and charts["summaries"][-1][0] == "succeeded", charts["summaries"]
     assert charts["boroughs"] == 33 and charts["wards"] > 5 and "Camden" in charts["breadcrumb"]
     assert charts["selected"] > 0 and charts["tab"] == "Area"
+
+
+def test_candidate_sites_drawn_on_the_map_are_scored_and_explained(desktop):
+    sites = desktop["sites"]
+    assert sites["drawn"] == 3 and sites["editing"]
+    assert not sites["tool_after_escape"] and not sites["checked"]
+    assert sites["scored"] == 3 and sites["rows"] == 3
+    assert "rank 1" in sites["explanation"] and "Site " in sites["explanation"]
 
 
 def test_demo_load_through_the_dialog_adds_layers_and_reports(desktop):

@@ -312,6 +312,17 @@ def test_weights_are_configurable_and_equal_scores_share_a_rank():
     assert scores.attrs["weights"]["new_demand"] == 2.0
 
 
+def test_each_parts_contribution_adds_up_to_the_score():
+    candidate_xy, demand_xy, weight, chargepoint_xy, utilisation, excluded = hand_made()
+    weights = ScoreWeights(new_demand=1.0, served_demand=-0.5, pressure=0.25, constraints_broken=-3.0)
+    scores = score_candidates(candidate_xy, chargepoint_xy, utilisation, demand_xy, weight, 400, weights=weights,
+                              excluded=excluded, min_spacing_m=100)
+    scales = scores.attrs["scales"]
+    assert list(scores[siting.CONTRIBUTIONS].sum(axis=1)) == pytest.approx(list(scores["score"]))
+    assert list(scores["served_demand_score"]) == pytest.approx(list(-0.5 * scores["served_demand"] / scales["demand"]))
+    assert list(scores["constraints_broken_score"]) == pytest.approx(list(-3.0 * scores["constraints_broken"]))
+
+
 def test_a_wider_radius_reaches_more_demand():
     candidate_xy, demand_xy, weight, chargepoint_xy, utilisation, _ = hand_made()
     scores = score_candidates(candidate_xy, chargepoint_xy, utilisation, demand_xy, weight, 500)
