@@ -37,6 +37,20 @@ def qgis_app(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def demo_files(qgis_app, tmp_path_factory):
+    """``(gpkg, archive)``: the demo GeoPackage and a history archive holding its four quarters of usage, made once."""
+    import processing
+
+    folder = tmp_path_factory.mktemp("demo_files")
+    gpkg = processing.run("evcharge:demodata", {"FOLDER": str(folder)})["GPKG"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EVCHARGE_CACHE_DIR", str(folder / "cache"))
+        processing.run("evcharge:importusage", {"INPUT": "demo", "CHARGEPOINTS": "demo", "ARCHIVE": str(folder / "history.gpkg"),
+                                                "PERIOD": 0, "REPORT": "TEMPORARY_OUTPUT"})
+    return gpkg, folder / "history.gpkg"
+
+
+@pytest.fixture(scope="session")
 def qapp(qgis_app):
     """Make pytest-qt's qtbot use the QgsApplication rather than a bare QApplication."""
     return qgis_app

@@ -9,10 +9,11 @@ London's mean per borough.
 import numpy as np
 from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QVariant, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..qgis_io.project import add_to_plugin_group
+from ..qgis_io.layers import attribute_value
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
 from .charts import TrendChart, chart_box
@@ -21,9 +22,6 @@ ALGORITHM_ID = "evcharge:importdftstats"
 # Marks the table layers this view made (and their metadata says where they came from).
 DFT_TABLE = "evcharge/dft_table"
 
-
-def _plain(value):
-    return None if isinstance(value, QVariant) else value
 
 
 class OfficialStatsView(QWidget):
@@ -99,7 +97,7 @@ class OfficialStatsView(QWidget):
         if layer is None:
             return None
         if self.table_cache[0] != layer.id():
-            rows = [[_plain(feature[name]) for name in ("gss_code", "name", "quarter", "speed", "devices")] for feature in layer.getFeatures()]
+            rows = [[attribute_value(feature[name]) for name in ("gss_code", "name", "quarter", "speed", "devices")] for feature in layer.getFeatures()]
             frame = pd.DataFrame(rows, columns=["gss_code", "name", "quarter", "speed", "devices"])
             frame["quarter"] = pd.to_datetime([value.toPyDate() if hasattr(value, "toPyDate") else value for value in frame["quarter"]])
             frame["devices"] = pd.to_numeric(frame["devices"], errors="coerce")
@@ -126,7 +124,7 @@ class OfficialStatsView(QWidget):
         table = table[table["speed"] == speed]
         fields = boroughs.fields().names()
         code_field, population_field = code_field_of(fields), guess_field(fields, POPULATION_NAMES)
-        areas = pd.DataFrame([[_plain(feature[name]) for name in filter(None, (name_field, code_field, population_field))]
+        areas = pd.DataFrame([[attribute_value(feature[name]) for name in filter(None, (name_field, code_field, population_field))]
                               for feature in boroughs.getFeatures()], columns=list(filter(None, (name_field, code_field, population_field))))
         matched = match_areas(table, areas, code_field, name_field)
         london = london_series(table).sort_values("quarter")

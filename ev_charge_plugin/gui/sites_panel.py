@@ -8,7 +8,7 @@ scaled), the figures behind it, and the constraints it breaks.
 """
 from qgis.core import QgsMapLayerProxyModel, QgsProject
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import Qt, QVariant, pyqtSignal
+from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..qgis_io.layers import attribute_value
 from ..toolbelt.i18n import tr
 from .charts import BarChart, chart_box
 
@@ -32,9 +33,6 @@ SCORE_TABLE = (("rank", "Rank"), ("name", "Name"), ("score", "Score"), ("new_dem
 CHOSEN_TABLE = (("order", "Order"), ("name", "Name"), ("added_demand", "Added demand"), ("cumulative_share", "Share of unserved"))
 
 
-def _plain(value):
-    return None if isinstance(value, QVariant) else value
-
 
 def is_scores_layer(layer) -> bool:
     return layer is not None and layer.type() == layer.VectorLayer and {"score", "rank", "new_demand_score"} <= set(layer.fields().names())
@@ -45,7 +43,7 @@ def is_chosen_layer(layer) -> bool:
 
 
 def _text(value, decimals=1) -> str:
-    value = _plain(value)
+    value = attribute_value(value)
     if value is None:
         return ""
     return f"{value:,.{decimals}f}" if isinstance(value, float) else str(value)
@@ -142,7 +140,7 @@ class SitesPanel(QWidget):
             except (TypeError, RuntimeError):
                 pass  # already gone
         self.linked = layer if is_scores_layer(layer) else None
-        rows = sorted(self.linked.getFeatures(), key=lambda feature: _plain(feature["rank"]) or 0) if self.linked else []
+        rows = sorted(self.linked.getFeatures(), key=lambda feature: attribute_value(feature["rank"]) or 0) if self.linked else []
         self.scores_table.setRowCount(len(rows))
         for row, feature in enumerate(rows):
             for column, (name, _) in enumerate(SCORE_TABLE):
@@ -175,22 +173,22 @@ class SitesPanel(QWidget):
 
     def explain(self, feature) -> str:
         """Show ``feature``'s score as the sum of its parts; returns the explanation's text."""
-        values = [_plain(feature[f"{part}_score"]) or 0.0 for part, _ in PART_LABELS]
+        values = [attribute_value(feature[f"{part}_score"]) or 0.0 for part, _ in PART_LABELS]
         self.breakdown.set_data([tr(label) for _, label in PART_LABELS], values, unit=tr("of the score"), decimals=3)
         self.breakdown.set_title(tr("What the score is made of"))
-        name = _plain(feature["name"]) if feature.fields().lookupField("name") >= 0 else None
-        constraints = _plain(feature["constraints"]) if feature.fields().lookupField("constraints") >= 0 else None
-        broken = _plain(feature["constraints_broken"]) or 0
+        name = attribute_value(feature["name"]) if feature.fields().lookupField("name") >= 0 else None
+        constraints = attribute_value(feature["constraints"]) if feature.fields().lookupField("constraints") >= 0 else None
+        broken = attribute_value(feature["constraints_broken"]) or 0
         text = tr(
             "<b>{name}</b>: rank {rank}, score {score:.3f} (the sum of the bars).<br>"
             "Demand newly within walking distance: {new:,.0f}. Already served by a charge point: {served:,.0f}. "
             "Utilisation of nearby charge points: {pressure:.1f}. Constraints broken: {broken}.<br>"
             "Weights: {weights}."
-        ).format(name=name or tr("Candidate {fid}").format(fid=feature.id()), rank=_plain(feature["rank"]),
-                 score=_plain(feature["score"]) or 0.0, new=_plain(feature["new_demand"]) or 0.0,
-                 served=_plain(feature["served_demand"]) or 0.0, pressure=_plain(feature["pressure"]) or 0.0,
+        ).format(name=name or tr("Candidate {fid}").format(fid=feature.id()), rank=attribute_value(feature["rank"]),
+                 score=attribute_value(feature["score"]) or 0.0, new=attribute_value(feature["new_demand"]) or 0.0,
+                 served=attribute_value(feature["served_demand"]) or 0.0, pressure=attribute_value(feature["pressure"]) or 0.0,
                  broken=f"{broken} ({constraints})" if broken and constraints else (broken or tr("none")),
-                 weights=_plain(feature["weights"]) if feature.fields().lookupField("weights") >= 0 else "")
+                 weights=attribute_value(feature["weights"]) if feature.fields().lookupField("weights") >= 0 else "")
         self.explanation.setText(text)
         self.explained.emit(text)
         return text
@@ -198,12 +196,12 @@ class SitesPanel(QWidget):
     # -- chosen sites ---------------------------------------------------------------------------------------------
 
     def _fill_chosen(self, layer):
-        rows = sorted(layer.getFeatures(), key=lambda feature: _plain(feature["order"]) or 0) if is_chosen_layer(layer) else []
+        rows = sorted(layer.getFeatures(), key=lambda feature: attribute_value(feature["order"]) or 0) if is_chosen_layer(layer) else []
         self.chosen_table.setRowCount(len(rows))
         for row, feature in enumerate(rows):
             for column, (name, _) in enumerate(CHOSEN_TABLE):
                 value = feature[name] if feature.fields().lookupField(name) >= 0 else ""
-                if name == "cumulative_share" and _plain(value) is not None:
+                if name == "cumulative_share" and attribute_value(value) is not None:
                     value = f"{value * 100:.1f}%"
                 item = QTableWidgetItem(_text(value, 0))
                 item.setData(Qt.UserRole, feature.id())

@@ -27,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..qgis_io.project import SCOPE, set_shared_choice, shared_choice, shared_choice_changed
+from ..qgis_io.layers import attribute_value
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
 from .charts import BarChart, Histogram, StackedBarChart, TrendChart, chart_box
@@ -45,9 +46,6 @@ TOP_OPERATORS = 8
 SETTING_KEYS = ("points_layer", "areas_layer", "areas_field", "wards_layer", "wards_field", "dft_layer", "bars_show", "sort_by_name",
                 "operators_mode", "area", "tab")
 
-
-def _plain(value):
-    return None if isinstance(value, QVariant) else value
 
 
 @dataclass
@@ -95,13 +93,13 @@ def figures_from_results(results: dict, context, name_field: str) -> AreaFigures
     areas = context.takeResultLayer(results["OUTPUT"])
     summary_fields = [name for name in areas.fields().names() if name in COUNT_FIELDS or name in METRIC_KEYS
                       or name.startswith("chargepoints_per_") or name.endswith("_count") or name in ("sessions", "energy_kwh")]
-    rows = [[_plain(feature[name]) for name in [name_field, *summary_fields]] for feature in areas.getFeatures()]
+    rows = [[attribute_value(feature[name]) for name in [name_field, *summary_fields]] for feature in areas.getFeatures()]
     names = [str(row[0]) if row[0] is not None else tr("(no name)") for row in rows]
     fields = {name: np.array([np.nan if row[i + 1] is None else row[i + 1] for row in rows], dtype="float64")
               for i, name in enumerate(summary_fields)}
     point_layer = context.takeResultLayer(results["POINT_AREAS"])
     point_names = ["fid", "area_index", *[name for name in METRIC_KEYS if point_layer.fields().lookupField(name) >= 0]]
-    columns = list(zip(*[[_plain(feature[name]) for name in point_names] for feature in point_layer.getFeatures()])) or [[] for _ in point_names]
+    columns = list(zip(*[[attribute_value(feature[name]) for name in point_names] for feature in point_layer.getFeatures()])) or [[] for _ in point_names]
     fids = np.array(columns[0], dtype="int64")
     order = np.argsort(fids)
     point_metrics = {name: np.array([np.nan if value is None else value for value in column], dtype="float64")[order]
@@ -109,13 +107,13 @@ def figures_from_results(results: dict, context, name_field: str) -> AreaFigures
     trends = []
     if results.get("TRENDS"):
         for feature in context.takeResultLayer(results["TRENDS"]).getFeatures():
-            values = {name: _plain(feature[name]) for name in METRIC_KEYS}
-            trends.append((feature["scope"], _plain(feature["area_name"]), feature["period_start"].date().toPyDate(), values))
+            values = {name: attribute_value(feature[name]) for name in METRIC_KEYS}
+            trends.append((feature["scope"], attribute_value(feature["area_name"]), feature["period_start"].date().toPyDate(), values))
     operators = []
     if results.get("OPERATORS"):
         for feature in context.takeResultLayer(results["OPERATORS"]).getFeatures():
-            operators.append((feature["scope"], _plain(feature["area_name"]), feature["operator"], feature["chargepoints"],
-                              _plain(feature["share_of_sessions_pct"])))
+            operators.append((feature["scope"], attribute_value(feature["area_name"]), feature["operator"], feature["chargepoints"],
+                              attribute_value(feature["share_of_sessions_pct"])))
     return AreaFigures(names, fields, json.loads(results["TOTAL"]), fids[order], np.array(columns[1], dtype="int64")[order],
                        point_metrics, trends, operators)
 

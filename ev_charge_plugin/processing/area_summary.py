@@ -19,27 +19,8 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDateTime, QVariant
 
 from .base import EvChargeAlgorithm, gc_paused
-
-
-def _value(value):
-    """A QGIS attribute as a Python value: None for NULL, datetime for date-times."""
-    if isinstance(value, QVariant):
-        return None
-    if isinstance(value, QDateTime):
-        return value.toPyDateTime()
-    return value
-
-
-def _python(value):
-    """A pandas/numpy value as one QGIS accepts: None for missing, Python numbers for numpy scalars."""
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 class AreaSummaryAlgorithm(EvChargeAlgorithm):
@@ -126,7 +107,7 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         from ..core.areas import locate_points
         from ..core.usage import period_label
         from ..qgis_io.columns import readable_source
-        from ..qgis_io.layers import crs
+        from ..qgis_io.layers import crs, python_rows
 
         points_source = readable_source(self, parameters, self.POINTS, context)
         areas_source = self.parameterAsSource(parameters, self.AREAS, context)
@@ -175,7 +156,7 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
             feedback.pushWarning(self.tr("{count:,} of {total:,} charge points lie outside every area (or exactly on an edge) and are in no area's figures.").format(
                 count=summary.outside, total=len(points)))
         label = period_label(start, end) if start is not None and end is not None else ""
-        total = {key: _python(value) for key, value in summary.total.items()}
+        total = dict(zip(summary.total.index, python_rows(summary.total.to_frame().T)[0]))
         total.update({key: int(total[key]) for key in area_summary.COUNT_FIELDS})
         feedback.pushInfo(self.tr("{count:,} charge points in {areas:,} areas.").format(count=total["chargepoints"], areas=len(areas)))
         results.update({"CHARGEPOINTS": total["chargepoints"], "OUTSIDE": summary.outside, "PERIOD": label, "TOTAL": json.dumps(total)})
@@ -194,6 +175,8 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         its geometry in EPSG:27700 and its bounds there."""
         import pandas as pd
         from shapely import wkb
+
+        from ..qgis_io.layers import attribute_value
 
         transform = QgsCoordinateTransform(source.sourceCrs(), QgsCoordinateReferenceSystem("EPSG:27700"), context.transformContext())
         fields = [field for field in dict.fromkeys(fields) if field]
@@ -214,7 +197,7 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
                 box = geometry.boundingBox()
                 bounds.append((box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
             attributes = feature.attributes()
-            rows.append([_value(attributes[index]) for index in indices])
+            rows.append([attribute_value(attributes[index]) for index in indices])
         return features, pd.DataFrame(rows, columns=fields), shapes, bounds
 
     def _point_fields(self, parameters, context):

@@ -33,7 +33,6 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDateTime, QVariant
 
 from .base import EvChargeAlgorithm, gc_paused
 
@@ -49,15 +48,6 @@ SUMMARY_TYPES = {"method": "string", "status": "string", "covered_demand": "floa
                  "budget": "float64", "cost": "float64", "radius_m": "float64", "seconds": "float64"}
 # Problems listed one by one in the log; the rest are counted (and all are in the REPORT output).
 REPORT_LINES = 20
-
-
-def _value(value):
-    """A QGIS attribute as a Python value: None for NULL, datetime for date-times."""
-    if isinstance(value, QVariant):
-        return None
-    if isinstance(value, QDateTime):
-        return value.toPyDateTime()
-    return value
 
 
 def _shape(geometry):
@@ -98,6 +88,8 @@ def read_layer(source, fields=(), keep_features=False):
     import geopandas as gpd
     import pandas as pd
 
+    from ..qgis_io.layers import attribute_value
+
     names = source.fields()
     indices = {field: names.lookupField(field) for field in dict.fromkeys(fields) if field}
     indices = {field: index for field, index in indices.items() if index >= 0}
@@ -111,18 +103,11 @@ def read_layer(source, fields=(), keep_features=False):
         for feature in iterator:
             shapes.append(_shape(feature.geometry()))
             attributes = feature.attributes()
-            rows.append([_value(attributes[index]) for index in indices.values()])
+            rows.append([attribute_value(attributes[index]) for index in indices.values()])
             if keep_features:
                 features.append(feature)
     frame = pd.DataFrame(rows, columns=list(indices))
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapes, index=frame.index, dtype="geometry"), crs=_crs(source.sourceCrs())), features
-
-
-def _python(values):
-    """A frame's rows as lists of values QGIS accepts: Python numbers and text, None for missing."""
-    table = values.to_numpy(dtype="object")
-    table[values.isna().to_numpy()] = None
-    return table.tolist()
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
@@ -281,7 +266,7 @@ class SitingAlgorithm(EvChargeAlgorithm):
         A candidate field named like one of ``extra``'s (say, a layer scored before) is replaced, with a warning.
         """
         from ..core.schema import BNG_EPSG
-        from ..qgis_io.layers import crs, fields_for
+        from ..qgis_io.layers import attribute_value, crs, fields_for, python_rows
 
         extra_fields = fields_for(extra)
         taken = {name.lower() for name in extra.columns}
@@ -299,10 +284,10 @@ class SitingAlgorithm(EvChargeAlgorithm):
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         written = []
-        for position, (x, y), row in zip(positions, xy, _python(extra)):
+        for position, (x, y), row in zip(positions, xy, python_rows(extra)):
             attributes = features[position].attributes()
             feature = QgsFeature(fields)
-            feature.setAttributes([_value(attributes[index]) for index in kept] + row)
+            feature.setAttributes([attribute_value(attributes[index]) for index in kept] + row)
             feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(x), float(y))))
             written.append(feature)
         if not sink.addFeatures(written, QgsFeatureSink.FastInsert):

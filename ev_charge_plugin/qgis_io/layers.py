@@ -27,6 +27,22 @@ from ..core.validation import multipoint_wkb
 _QVARIANT_OF_KIND = {"i": QVariant.LongLong, "u": QVariant.LongLong, "f": QVariant.Double, "b": QVariant.Bool, "M": QVariant.DateTime}
 
 
+def attribute_value(value):
+    """A QGIS attribute as a Python value: None for NULL, a datetime for a date-time."""
+    if isinstance(value, QVariant):
+        return None
+    if isinstance(value, QDateTime):
+        return value.toPyDateTime()
+    return value
+
+
+def python_rows(frame: pd.DataFrame) -> list:
+    """A frame's rows as lists of values QGIS accepts: Python numbers and text, None for missing."""
+    table = frame.to_numpy(dtype="object")
+    table[frame.isna().to_numpy()] = None
+    return table.tolist()
+
+
 def _field_type(series: pd.Series):
     dtype = series.dtype
     if isinstance(dtype, pd.BooleanDtype):

@@ -2,7 +2,8 @@
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
+from demo_data import demo_layers
+from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsProject, QgsRectangle
 from qgis.gui import QgsMapCanvas
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QImage
@@ -17,19 +18,6 @@ pytestmark = pytest.mark.qgis
 Q2, Q3 = ("2024-04-01", "2024-07-01"), ("2024-07-01", "2024-10-01")
 
 
-@pytest.fixture(scope="module")
-def demo_files(qgis_app, tmp_path_factory):
-    import processing
-
-    folder = tmp_path_factory.mktemp("dock_demo")
-    gpkg = processing.run("evcharge:demodata", {"FOLDER": str(folder)})["GPKG"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVCHARGE_CACHE_DIR", str(folder / "cache"))
-        processing.run("evcharge:importusage", {"INPUT": "demo", "CHARGEPOINTS": "demo", "ARCHIVE": str(folder / "history.gpkg"),
-                                                "PERIOD": 0, "REPORT": "TEMPORARY_OUTPUT"})
-    return gpkg, folder / "history.gpkg"
-
-
 def summarise(qtbot, panel, trigger):
     with qtbot.waitSignal(panel.summarised, timeout=120000) as blocker:
         trigger()
@@ -42,7 +30,7 @@ def dock(qtbot, demo_files):
     project = QgsProject.instance()
     project.clear()
     set_project_archive(str(archive))
-    layers = {name: QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr") for name in ("charge_points", "boroughs", "wards")}
+    layers = demo_layers(gpkg, "charge_points", "boroughs", "wards")
     project.addMapLayers(list(layers.values()))
     canvas = QgsMapCanvas()
     canvas.resize(400, 400)

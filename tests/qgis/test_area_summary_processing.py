@@ -3,6 +3,7 @@ import json
 
 import pandas as pd
 import pytest
+from demo_data import demo_layers
 from qgis.core import QgsGeometry, QgsProcessingException, QgsVectorLayer
 
 pytestmark = pytest.mark.qgis
@@ -18,19 +19,11 @@ def run(**parameters):
 
 
 @pytest.fixture(scope="module")
-def demo(qgis_app, tmp_path_factory):
-    """The demo GeoPackage and an archive holding its four quarters of usage."""
-    import processing
-
-    folder = tmp_path_factory.mktemp("area_demo")
-    gpkg = processing.run("evcharge:demodata", {"FOLDER": str(folder)})["GPKG"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVCHARGE_CACHE_DIR", str(folder / "cache"))
-        processing.run("evcharge:importusage", {"INPUT": "demo", "CHARGEPOINTS": "demo", "ARCHIVE": str(folder / "history.gpkg"),
-                                                "PERIOD": 0, "REPORT": "TEMPORARY_OUTPUT"})
-    layers = {name: QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr") for name in ("charge_points", "boroughs", "wards", "usage")}
-    assert all(layer.isValid() for layer in layers.values())
-    yield layers, folder / "history.gpkg"
+def demo(demo_files):
+    """The demo's layers, and the archive holding its usage."""
+    gpkg, archive = demo_files
+    layers = demo_layers(gpkg, "charge_points", "boroughs", "wards", "usage")
+    yield layers, archive
     layers.clear()
 
 

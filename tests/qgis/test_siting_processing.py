@@ -7,6 +7,7 @@ every bad input of issue 5, and the demo data end to end.
 import math
 
 import pytest
+from demo_data import demo_layers
 from qgis.core import (
     NULL,
     QgsCoordinateReferenceSystem,
@@ -536,19 +537,11 @@ def test_missing_archive_and_backwards_period_are_refused(qgis_app, tmp_path):
 # -- the demo data, end to end -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo(qgis_app, tmp_path_factory):
+def demo(demo_files):
     """The demo GeoPackage's layers and a history archive holding its four quarters of usage."""
-    import processing
-
-    folder = tmp_path_factory.mktemp("siting_demo")
-    gpkg = processing.run("evcharge:demodata", {"FOLDER": str(folder)})["GPKG"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EVCHARGE_CACHE_DIR", str(folder / "cache"))
-        processing.run("evcharge:importusage", {"INPUT": "demo", "CHARGEPOINTS": "demo", "ARCHIVE": str(folder / "history.gpkg"),
-                                                "PERIOD": 0, "REPORT": "TEMPORARY_OUTPUT"})
-    layers = {name: QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr") for name in ("charge_points", "wards")}
-    assert all(layer.isValid() for layer in layers.values())
-    yield layers, folder / "history.gpkg"
+    gpkg, archive = demo_files
+    layers = demo_layers(gpkg, "charge_points", "wards")
+    yield layers, archive
     layers.clear()
 
 
