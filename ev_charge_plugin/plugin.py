@@ -264,6 +264,8 @@ class EvChargePlugin:
             # The toolbar button follows the map tool, whichever way it was switched.
             self.dock.nearest.pick_button.toggled.connect(self.nearest_action.setChecked)
             self.dock.sites.score_button.clicked.connect(self.score_candidates)
+            # The panel says how a summary went; a failure also goes to the message bar, with the log.
+            self.dock.summary.summarised.connect(self._report_failure)
             self.dock.sites.choose_button.clicked.connect(self.choose_sites)
         return self.dock
 
@@ -301,10 +303,11 @@ class EvChargePlugin:
         canvas.setMapTool(self.candidate_tool)
 
     def _siting_dialog(self, algorithm):
-        from .gui.candidate_tool import candidate_layers
+        from .gui.candidate_tool import candidate_layers, is_candidate_layer
 
         dock = self._panel()
-        candidates = next(iter(candidate_layers()), None)
+        # Only a layer marked as candidates is offered: another point layer (the charge points) is no default.
+        candidates = next((layer for layer in candidate_layers() if is_candidate_layer(layer)), None)
         defaults = dock.sites.dialog_defaults(algorithm, candidates, dock.summary.points_combo.currentLayer(),
                                               dock.summary.wards_combo.currentLayer())
         dock.tabs.setCurrentWidget(dock.sites)

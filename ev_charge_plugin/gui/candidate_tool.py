@@ -172,11 +172,13 @@ def next_site_name(layer: QgsVectorLayer) -> str:
 class CandidateTool(QgsMapTool):
     """Click to add a candidate site to the current candidate layer, Shift+click to remove the nearest one.
 
-    ``layer_getter`` returns the layer to draw on (None when there is none): the dock's
-    choice, say. Each addition or removal is one command on the layer's undo stack.
+    ``layer_getter`` returns the layer to draw on (None when there is none); by default
+    the project's first candidate layer. Each addition or removal is one command on the layer's undo stack.
     ``added`` and ``removed`` carry the feature id (a temporary, negative id until the
     edits are saved); ``message`` carries text for the status bar or the dock; ``finished``
-    says drawing ended (right-click, Esc, or another map tool chosen).
+    says the user ended drawing (right-click or Esc). Another map tool chosen simply
+    deactivates this one: emitting ``finished`` there too would have a caller that
+    switches to Pan deactivate it again, endlessly.
     """
 
     added = pyqtSignal("qint64")
@@ -209,7 +211,6 @@ class CandidateTool(QgsMapTool):
     def deactivate(self):
         self.snap_indicator.setMatch(QgsPointLocator.Match())
         super().deactivate()
-        self.finished.emit()
 
     def canvasMoveEvent(self, event):
         self.snap_indicator.setMatch(self.canvas().snappingUtils().snapToMap(event.originalMapPoint()))
@@ -245,11 +246,10 @@ class CandidateTool(QgsMapTool):
         event.accept()
 
     def finish(self):
-        """End drawing: the canvas drops the tool (``deactivate`` emits ``finished``)."""
+        """End drawing: the canvas drops the tool, and ``finished`` says so."""
         if self.canvas().mapTool() is self:
             self.canvas().unsetMapTool(self)
-        else:
-            self.finished.emit()
+        self.finished.emit()
 
     # -- editing --------------------------------------------------------------
     def add_at(self, point: QgsPointXY) -> Optional[int]:
@@ -339,7 +339,7 @@ class CandidateTool(QgsMapTool):
     def _editable_layer(self, capability) -> Optional[QgsVectorLayer]:
         layer = self.layer()
         if layer is None:
-            self._say(tr("No candidate layer: choose one in the panel, or create a new candidate layer, then click on the map."))
+            self._say(tr("No candidate layer: choose EV Charge Points > Draw candidate sites, which makes one, then click on the map."))
             return None
         if not layer.dataProvider().capabilities() & capability:
             self._say(tr("“{layer}” cannot be edited (read-only source).").format(layer=layer.name()))

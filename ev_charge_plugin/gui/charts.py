@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from pyqtgraph import exporters
 from qgis.PyQt.QtCore import QPointF, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics, QPalette
-from qgis.PyQt.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QMenu, QScrollArea, QToolButton, QToolTip, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QMenu, QMessageBox, QScrollArea, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from ..toolbelt.i18n import tr
 
@@ -46,7 +46,7 @@ PRINT_THEME = Theme("#ffffff", "#222222", "#4a7fb5", "#d94801", "#c51b8a", font_
 
 def format_value(value, decimals: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "no data"
+        return tr("no data")
     return f"{value:,.{decimals}f}"
 
 
@@ -235,7 +235,7 @@ class Histogram(Chart):
         self.addItem(self.all_bars)
         self.addItem(self.selected_bars)
         self.edges, self.counts, self.selected_counts = np.array([]), np.array([]), np.array([])
-        self.set_axis_label("left", "charge points")
+        self.set_axis_label("left", tr("charge points"))
 
     def set_values(self, values, selected=None, bins: int = 20) -> None:
         values = np.asarray(values, dtype="float64")
@@ -279,6 +279,7 @@ class _Pooled(Chart):
         super().__init__(theme, parent, **options)
         self.pool = []
         self.heading = ""
+        self.legend_entries = []
 
     def _items(self, count: int, make) -> list:
         while len(self.pool) < count:
@@ -290,8 +291,10 @@ class _Pooled(Chart):
         self.heading = title
         self._show_heading()
 
-    def _show_heading(self, entries=()) -> None:
-        self.legend_entries = list(entries) if entries else getattr(self, "legend_entries", [])
+    def _show_heading(self, entries=None) -> None:
+        """The title, then the legend: ``entries`` (name, colour) as given, or the last ones when None."""
+        if entries is not None:
+            self.legend_entries = list(entries)
         lines = [f"<b>{html.escape(self.heading)}</b>"] if self.heading else []
         if self.legend_entries:
             lines.append(_key(self.legend_entries))
@@ -406,8 +409,16 @@ class ExportButton(QToolButton):
 
     def export(self, kind: str):
         path, _ = QFileDialog.getSaveFileName(self, tr("Export chart"), f"{self.name}.{kind}", f"{kind.upper()} (*.{kind})")
-        if path:
-            self.chart.export(path if path.lower().endswith(f".{kind}") else f"{path}.{kind}")
+        if not path:
+            return
+        target = Path(path if path.lower().endswith(f".{kind}") else f"{path}.{kind}")
+        try:
+            self.chart.export(target)
+        except OSError as error:
+            QMessageBox.warning(self, tr("Export chart"), tr("The chart could not be saved: {error}").format(error=error))
+            return
+        if not target.is_file():  # pyqtgraph's PNG export says nothing when it cannot write
+            QMessageBox.warning(self, tr("Export chart"), tr("The chart could not be saved to {path}: is the folder writable?").format(path=target))
 
 
 def chart_box(chart, name: str, *controls) -> QWidget:

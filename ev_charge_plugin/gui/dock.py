@@ -33,6 +33,8 @@ class EvChargeDock(QgsDockWidget):
         layout.addWidget(self.summary.header)
         layout.addWidget(self.tabs, 1)
         self.setWidget(body)
+        # The panel is made when first shown, usually after the project was opened: take its saved settings now.
+        self.summary.restore()
 
     def _tab_changed(self, index):
         # The header's layers, period and metric are the charts'; the other tabs have their own inputs.

@@ -7,7 +7,7 @@ the borough layer has a population field; otherwise the borough's count against
 London's mean per borough.
 """
 import numpy as np
-from qgis.core import QgsMapLayerProxyModel
+from qgis.core import QgsMapLayerProxyModel, QgsProject
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -21,6 +21,7 @@ from .charts import TrendChart, chart_box
 ALGORITHM_ID = "evcharge:importdftstats"
 # Marks the table layers this view made (and their metadata says where they came from).
 DFT_TABLE = "evcharge/dft_table"
+TABLE_FIELDS = ("gss_code", "name", "quarter", "speed", "devices")  # what evcharge:importdftstats writes
 
 
 
@@ -32,7 +33,7 @@ class OfficialStatsView(QWidget):
         super().__init__(parent)
         self.run = None
         self.table_cache = (None, None)  # (layer id, frame)
-        self.area = (None, None, None)  # (boroughs layer, name field, borough name)
+        self.area = ("", None, None)  # (boroughs layer id, name field, borough name)
         self.chart = TrendChart()
         self.chart.setObjectName("officialStatsChart")
         self.table_combo = QgsMapLayerComboBox()
@@ -94,11 +95,11 @@ class OfficialStatsView(QWidget):
         import pandas as pd
 
         layer = self.table_combo.currentLayer()
-        if layer is None:
-            return None
+        if layer is None or not set(TABLE_FIELDS) <= set(layer.fields().names()):
+            return None  # no table, or a table that is not DfT's (an import report, say)
         if self.table_cache[0] != layer.id():
-            rows = [[attribute_value(feature[name]) for name in ("gss_code", "name", "quarter", "speed", "devices")] for feature in layer.getFeatures()]
-            frame = pd.DataFrame(rows, columns=["gss_code", "name", "quarter", "speed", "devices"])
+            rows = [[attribute_value(feature[name]) for name in TABLE_FIELDS] for feature in layer.getFeatures()]
+            frame = pd.DataFrame(rows, columns=list(TABLE_FIELDS))
             frame["quarter"] = pd.to_datetime([value.toPyDate() if hasattr(value, "toPyDate") else value for value in frame["quarter"]])
             frame["devices"] = pd.to_numeric(frame["devices"], errors="coerce")
             self.table_cache = (layer.id(), frame)
@@ -106,7 +107,7 @@ class OfficialStatsView(QWidget):
 
     def show_area(self, boroughs_layer, name_field: str, borough) -> None:
         """Draw ``borough`` (a name in ``boroughs_layer``; None for London alone) against London."""
-        self.area = (boroughs_layer, name_field, borough)
+        self.area = (boroughs_layer.id() if boroughs_layer is not None else "", name_field, borough)
         self.draw()
 
     def draw(self) -> None:
@@ -115,7 +116,9 @@ class OfficialStatsView(QWidget):
         from ..core.area_summary import POPULATION_NAMES, guess_field
         from ..core.dft_stats import code_field_of, london_series, match_areas
 
-        table, (boroughs, name_field, borough) = self._table(), self.area
+        table, (boroughs_id, name_field, borough) = self._table(), self.area
+        boroughs = QgsProject.instance().mapLayer(boroughs_id) if boroughs_id else None  # it may have been removed since
+        self.status.clear()
         if table is None or boroughs is None:
             self.chart.set_series([])
             self.chart.set_title(tr("Import DfT's table to compare with the official counts."))

@@ -57,6 +57,7 @@ class SitesPanel(QWidget):
         super().__init__(parent)
         self.canvas = canvas
         self.linked = None
+        self.dialogs = []  # the Processing dialogs opened from here, closed on unload
         self.scores_combo = QgsMapLayerComboBox()
         self.scores_combo.setFilters(QgsMapLayerProxyModel.PointLayer)
         self.scores_combo.setAllowEmptyLayer(True)
@@ -240,11 +241,17 @@ class SitesPanel(QWidget):
 
         # As processing.createAlgorithmDialog does, parented to this window rather than to iface's.
         dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById(algorithm), parent=self.window())
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.setParameters(parameters)
+        dialog.destroyed.connect(lambda *_, dialog=dialog: self.dialogs.remove(dialog) if dialog in self.dialogs else None)
+        self.dialogs.append(dialog)
         dialog.show()
         return dialog
 
     def unload(self):
+        for dialog in list(self.dialogs):
+            dialog.close()
+        self.dialogs.clear()
         self._scores_changed(None)
         try:
             QgsProject.instance().layersAdded.disconnect(self._layers_added)

@@ -77,8 +77,9 @@ class MapFollower(QObject):
     """Restyles the map's utilisation layer when the shared metric or period changes.
 
     A new metric restyles the layer in place. A new period shows that period's
-    frame on a layer holding every period, or else runs ``evcharge:utilisation``
-    for it (as a task) and puts the new layer in place of the old one.
+    frame on a layer holding every period; a layer already showing the period is
+    kept; else ``evcharge:utilisation`` runs for it (as a task) and its layer
+    takes the place of those showing other periods.
     """
 
     # outcome, message
@@ -90,16 +91,22 @@ class MapFollower(QObject):
         shared_choice_changed().connect(self.follow)
 
     def follow(self, metric: str, start: str, end: str) -> None:
+        from ..qgis_io.project import LEGEND_TITLE
+        from ..qgis_io.symbology import legend_title
+
         settings = replace(RendererSettings.load(), metric=metric)
-        for layer, (layer_start, layer_end) in utilisation_layers():
-            temporal = layer.temporalProperties().isActive()
-            if temporal or (layer_start, layer_end) == (start, end):
-                style_by_utilisation(layer, metric, layer_start, layer_end, settings, temporal=temporal)
+        layers = utilisation_layers()
+        showing = [(layer, period) for layer, period in layers if layer.temporalProperties().isActive() or period == (start, end)]
+        for layer, (layer_start, layer_end) in showing:
+            # A layer just styled for this choice (by the Style dialog, say) is left as it is.
+            if layer.customProperty(LEGEND_TITLE) != legend_title(metric, layer_start, layer_end):
+                style_by_utilisation(layer, metric, layer_start, layer_end, settings, temporal=layer.temporalProperties().isActive())
                 layer.triggerRepaint()
-                if temporal and self.navigation is not None and start:
-                    self._show_frame(layer_start, start)
-            elif start and self.run is None:
-                self._replace(layer, settings, start, end)
+            if layer.temporalProperties().isActive() and self.navigation is not None and start:
+                self._show_frame(layer_start, start)
+        stale = [layer.id() for layer, period in layers if (layer, period) not in showing]
+        if stale and not showing and start:
+            self._replace(stale, settings, start, end)
 
     def _show_frame(self, first_start: str, start: str) -> None:
         from datetime import date
@@ -109,24 +116,28 @@ class MapFollower(QObject):
         step = max(1, self.navigation.frameDuration().originalDuration()) if self.navigation.frameDuration().originalUnit() == QgsUnitTypes.TemporalMonths else 3
         self.navigation.setCurrentFrameNumber(max(0, months // int(step)))
 
-    def _replace(self, old_layer, settings, start, end) -> None:
+    def _replace(self, old_ids, settings, start, end) -> None:
+        """Compute the period's layer as a task; it takes the place of the layers ``old_ids`` (other periods)."""
         from .import_dialog import project_archive
 
-        old_id = old_layer.id()
+        if self.run is not None:  # the latest choice wins
+            self.run.cancel()
         self.run = AlgorithmRun("evcharge:utilisation", {"ARCHIVE": project_archive(), "PERIOD_START": start, "PERIOD_END": end,
                                                          "BY_PERIOD": False, "METRIC": 0, "OUTPUT": "TEMPORARY_OUTPUT"},
                                 tr("Utilisation for the map"), self)
 
-        def finished(successful, results, context, log):
+        def finished(successful, results, context, log, run=self.run):
             from .task_dialog import FAILED, SUCCEEDED, last_error
 
+            if run is not self.run:
+                return  # a newer choice replaced this run
             self.run = None
+            run.deleteLater()
             if not successful:
                 self.followed.emit(FAILED, tr("The map could not be restyled for the period: {reason}").format(reason=last_error(log)))
                 return
             add_utilisation_layer(results, context, settings, start, end, False, self.navigation)
-            if QgsProject.instance().mapLayer(old_id) is not None:
-                QgsProject.instance().removeMapLayer(old_id)
+            QgsProject.instance().removeMapLayers([layer_id for layer_id in old_ids if QgsProject.instance().mapLayer(layer_id)])
             self.followed.emit(SUCCEEDED, tr("The map now shows {start} to {end}.").format(start=start, end=end))
 
         self.run.finished.connect(finished)

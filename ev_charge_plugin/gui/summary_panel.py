@@ -6,7 +6,9 @@ is linked both ways: a bar selects its area's charge points on the map, and a
 selection on the map lights up the areas holding it. The header's metric and
 period are the project's shared choice, so the map style and the charts agree.
 """
+import html
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,8 @@ ALL_PERIODS = "all"
 COUNTS = (("chargepoints", "Charge points", 0), ("rapid_total", "Rapid and ultra-rapid charge points", 0),
           ("chargepoints_per_1k_households_no_offstreet", "Charge points per 1,000 households without off-street parking", 2),
           ("chargepoints_per_10k_residents", "Charge points per 10,000 residents", 2))
+# Counts of charge points: London's line for them is the mean per area, not London's own figure.
+PER_AREA_KEYS = ("chargepoints", "rapid_total")
 METRIC_CHOICE = "metric"
 OPERATOR_MODES = (("chargepoints", "Charge points"), ("share_of_sessions_pct", "Share of sessions %"))
 TOP_OPERATORS = 8
@@ -152,6 +156,8 @@ class SummaryPanel(QObject):
         self.ward_parent = []
         self.area = -1  # the borough drilled into, -1 for London
         self.pending_area = ""  # a restored project's borough, found by name once the figures are in
+        self.period_in_figures = None  # the period the figures were summarised for
+        self.run_layers = (None, None)  # the borough and ward layers of the runs under way
         self.linked_layer = None
         self._restoring = False
 
@@ -233,6 +239,8 @@ class SummaryPanel(QObject):
         self.areas_combo.layerChanged.connect(lambda layer: self._fill_name_field(self.areas_field, layer))
         self.wards_combo.layerChanged.connect(lambda layer: self._fill_name_field(self.wards_field, layer))
         self.points_combo.layerChanged.connect(self._link_selection)
+        for combo in (self.points_combo, self.areas_combo, self.wards_combo):
+            combo.layerChanged.connect(self._layers_changed)
         # Settings are saved on a user's choices only: layers also change while a project loads.
         for combo in (self.points_combo, self.areas_combo, self.wards_combo, self.areas_field, self.wards_field, self.official.table_combo):
             combo.activated.connect(self.save_settings)
@@ -323,8 +331,8 @@ class SummaryPanel(QObject):
             try:
                 with Archive(path) as archive:
                     periods = archive.periods()
-            except EvChargeError as error:
-                self.status.setText(str(error))
+            except (EvChargeError, sqlite3.Error) as error:  # unreadable, or locked by an import under way
+                self.status.setText(tr("The history archive could not be read: {error}").format(error=error))
         if periods is None or periods.empty:
             self.period_combo.addItem(tr("No usage archived (counts only)"), "")
             return
@@ -358,15 +366,36 @@ class SummaryPanel(QObject):
         set_shared_choice(self.metric(), start, end)
 
     def _shared_choice_changed(self, metric, start, end):
-        """The map was styled (or a layout changed the choice): follow it."""
-        self.fill_periods()
+        """The map was styled (or the choice made here): follow it. A new metric only redraws (every metric
+        is in the figures); a new period summarises again. The archive is read again only for a period it
+        did not offer (a new import)."""
         index = self.metric_combo.findData(metric)
         if index >= 0:
             self.metric_combo.setCurrentIndex(index)
-        self.select_period(start, end)
-        self.refresh()
+        previous = self.period_in_figures
+        if start and not self.select_period(start, end):
+            self.fill_periods()
+            self.select_period(start, end)
+        if self.boroughs is not None and self.period() == previous:
+            self._draw_and_save()
+            self._highlight_selection()
+        else:
+            self.refresh()
 
     # -- running the summaries ----------------------------------------------------------------------------------
+
+    def _layers_changed(self, *_):
+        """Figures belong to the layers they were summarised from (their feature ids above all): drop them."""
+        self.cancel()
+        self.boroughs = self.wards = self.period_in_figures = None
+        self.area = -1
+        self.london_bars.set_data([], [])
+        self.area_bars.set_data([], [])
+        for histogram in (self.london_histogram, self.area_histogram):
+            histogram.set_values([])
+        self.trend_chart.set_series([])
+        self.operators_chart.set_data([], {})
+        self.status.setText(tr("The layers changed: choose Update charts to summarise them."))
 
     def refresh(self) -> bool:
         """Summarise the charge points by borough (and by ward) for the header's period, as background tasks."""
@@ -388,6 +417,8 @@ class SummaryPanel(QObject):
         else:
             self.wards = None
         self.job_count = len(self.jobs)
+        self.run_layers = (areas, wards)
+        self.pending_period = period
         self.refresh_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText(tr("Summarising by area..."))
@@ -436,18 +467,27 @@ class SummaryPanel(QObject):
             self.status.setText(message)
             self.summarised.emit(FAILED, message)
             return
-        figures = figures_from_results(results, context, name_field)
-        if key == "boroughs":
-            self.boroughs = figures
-        else:
-            self.wards = figures
-            self.ward_parent = parents_of(self.wards_combo.currentLayer(), self.areas_combo.currentLayer())
+        run.deleteLater()
+        try:
+            figures = figures_from_results(results, context, name_field)
+            if key == "boroughs":
+                self.boroughs = figures
+            else:
+                self.wards = figures
+                self.ward_parent = parents_of(self.run_layers[1], self.run_layers[0])
+        except Exception as error:  # noqa: BLE001 - in a slot: say it on the panel, never QGIS's error dialog
+            self.cancel()
+            message = tr("The charts could not be drawn: {error}").format(error=error)
+            self.status.setText(message)
+            self.summarised.emit(FAILED, message)
+            return
         if self.jobs:
             self._start_next()
             return
         self.refresh_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.progress.setValue(100)
+        self.period_in_figures = self.pending_period
         if self.pending_area in self.boroughs.names:
             self.area = self.boroughs.names.index(self.pending_area)
         self.pending_area = ""
@@ -492,7 +532,7 @@ class SummaryPanel(QObject):
         self._fill_bar_choices()
         key, by_name = self._bars_key(), self.sort_combo.currentIndex() == 1
         decimals = self._decimals(key)
-        per_area = key in dict((count_key, None) for count_key, _, _ in COUNTS[:2])
+        per_area = key in PER_AREA_KEYS
         for chart in (self.london_bars, self.area_bars):
             chart.sort_by_value = not by_name
         # For counts London's line is the mean per borough; for rates and metrics, London's own figure (from its sums).
@@ -525,10 +565,10 @@ class SummaryPanel(QObject):
             return
         values = self.wards.value(key)[wards]
         reference = self.boroughs.value(key)[self.area]
-        if key in dict((count_key, None) for count_key, _, _ in COUNTS[:2]):
+        if key in PER_AREA_KEYS:
             reference = reference / max(len(wards), 1)
         self.area_bars.set_data([self.wards.names[index] for index in wards], values, reference,
-                                tr("{borough} mean").format(borough=self.boroughs.names[self.area]) if key in ("chargepoints", "rapid_total")
+                                tr("{borough} mean").format(borough=self.boroughs.names[self.area]) if key in PER_AREA_KEYS
                                 else self.boroughs.names[self.area], decimals=decimals)
         in_borough = self.boroughs.point_area == self.area
         self.area_histogram.set_values(metric_values[in_borough] if len(metric_values) else [])
@@ -537,7 +577,7 @@ class SummaryPanel(QObject):
         if self.area < 0 or self.boroughs is None:
             self.breadcrumb.setText(tr("<b>London</b> - click a borough's bar, or choose it here, to see its wards"))
         else:
-            self.breadcrumb.setText(f"<a href='london'>{tr('London')}</a> &rsaquo; <b>{self.boroughs.names[self.area]}</b>")
+            self.breadcrumb.setText(f"<a href='london'>{tr('London')}</a> &rsaquo; <b>{html.escape(self.boroughs.names[self.area])}</b>")
 
     def _fill_area_combo(self):
         self.area_combo.clear()
@@ -552,7 +592,7 @@ class SummaryPanel(QObject):
         from ..core.utilisation import metrics
 
         metric = self.metric()
-        source, name = (self.boroughs, self.boroughs.names[self.area]) if self.area >= 0 else (self.boroughs, None)
+        source, name = self.boroughs, (self.boroughs.names[self.area] if self.area >= 0 else None)
         series = []
         if name is not None:
             rows = sorted((row for row in source.trends if row[0] == "area" and row[1] == name), key=lambda row: row[2])
@@ -565,28 +605,31 @@ class SummaryPanel(QObject):
         self.official.show_area(self.areas_combo.currentLayer(), self.areas_field.currentField(), name)
 
     def _draw_operators(self):
-        """Stacked bars by operator: each borough (or each ward of the chosen borough), and London."""
+        """Stacked bars by operator: each borough and London, or each ward of the chosen borough and the borough."""
         mode = self.operators_mode.currentData() or "chargepoints"
-        figures, names = (self.wards, [self.wards.names[i] for i in self._ward_positions()]) if self.area >= 0 and self.wards else \
-            (self.boroughs, self.boroughs.names)
-        totals = {}
-        for scope, _, operator, count, _ in figures.operators:
-            if scope == "total":
-                totals[operator] = count
-        top = sorted(totals, key=lambda operator: (-totals[operator], operator))[:TOP_OPERATORS]
+        if self.area >= 0 and self.wards is not None:
+            names = [self.wards.names[index] for index in self._ward_positions()]
+            whole_name = self.boroughs.names[self.area]
+            rows = [(area, operator, count, share) for scope, area, operator, count, share in self.wards.operators if scope == "area"]
+            # The borough's own row in the boroughs' table: the wards' "total" would be all of London's wards.
+            whole = [(operator, count, share) for scope, area, operator, count, share in self.boroughs.operators
+                     if scope == "area" and area == whole_name]
+        else:
+            names, whole_name = self.boroughs.names, tr("London")
+            rows = [(area, operator, count, share) for scope, area, operator, count, share in self.boroughs.operators if scope == "area"]
+            whole = [(operator, count, share) for scope, _, operator, count, share in self.boroughs.operators if scope == "total"]
+        top = [operator for operator, _, _ in sorted(whole, key=lambda row: (-row[1], row[0]))][:TOP_OPERATORS]
         other = tr("Other operators")
         segments = {operator: np.zeros(len(names) + 1) for operator in [*top, other]}
         row_of = {name: row for row, name in enumerate(names)}
-        for scope, area, operator, count, share in figures.operators:
-            row = len(names) if scope == "total" else row_of.get(area)
-            if row is None:
-                continue
-            value = count if mode == "chargepoints" else (share or 0.0)
-            segments[operator if operator in segments else other][row] += value
+        placed = [(row_of.get(area), operator, count, share) for area, operator, count, share in rows]
+        placed += [(len(names), operator, count, share) for operator, count, share in whole]
+        for row, operator, count, share in placed:
+            if row is not None:
+                segments[operator if operator in segments else other][row] += count if mode == "chargepoints" else (share or 0.0)
         if not segments[other].any():
             del segments[other]
-        london = tr("London") if figures is self.boroughs else tr("All of {borough}").format(borough=self.boroughs.names[self.area])
-        self.operators_chart.set_data([*names, london], segments, unit="%" if mode != "chargepoints" else "",
+        self.operators_chart.set_data([*names, whole_name], segments, unit="%" if mode != "chargepoints" else "",
                                       decimals=0 if mode == "chargepoints" else 1)
 
     # -- linked selection -----------------------------------------------------------------------------------------
@@ -642,9 +685,10 @@ class SummaryPanel(QObject):
         if metric is not None and len(metric):
             fids = np.fromiter(selected, dtype="int64")
             found = np.searchsorted(self.boroughs.point_fids, fids).clip(0, len(self.boroughs.point_fids) - 1)
-            chosen = metric[found[self.boroughs.point_fids[found] == fids]]
-            self.london_histogram.set_selected(chosen)
-            self.area_histogram.set_selected(chosen)
+            known = found[self.boroughs.point_fids[found] == fids]
+            self.london_histogram.set_selected(metric[known])
+            in_area = known[self.boroughs.point_area[known] == self.area] if self.area >= 0 else known
+            self.area_histogram.set_selected(metric[in_area])
 
     # -- settings kept in the project ----------------------------------------------------------------------------
 
@@ -711,10 +755,10 @@ class SummaryPanel(QObject):
         self.cancel(wait=True)
         self.official.unload()
         self._link_selection(None)
-        try:
-            shared_choice_changed().disconnect(self._shared_choice_changed)
-            QgsProject.instance().readProject.disconnect(self.restore)
-            QgsProject.instance().layersWillBeRemoved.disconnect(self._layers_going)
-        except (TypeError, RuntimeError):
-            pass
+        for signal, slot in ((shared_choice_changed(), self._shared_choice_changed), (QgsProject.instance().readProject, self.restore),
+                             (QgsProject.instance().layersWillBeRemoved, self._layers_going)):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):
+                pass  # never connected, or already gone
 

@@ -146,7 +146,12 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
             if parameters.get(self.TRENDS):
                 if per_period is None:
                     raise QgsProcessingException(self.tr("Trends need usage by period: give a history archive, or a layer with period_start and period_end."))
-                trends = area_summary.trends(per_period, located, names)
+                if "point" in per_period:  # archive rows, each naming its charge point among the points
+                    trend_areas = located
+                else:  # a layer with a feature per period: its rows are not the points summarised
+                    per_period = per_period.assign(point=range(len(per_period)))
+                    trend_areas = locate_points(per_period["x"], per_period["y"], geometries, bounds)
+                trends = area_summary.trends(per_period, trend_areas, names)
                 results[self.TRENDS] = self.write_frame_to_sink(trends, parameters, self.TRENDS, context, feedback, QgsWkbTypes.NoGeometry, crs(27700), (80, 90))
             if parameters.get(self.OPERATORS):
                 table = area_summary.operators(points, located, names)
@@ -278,7 +283,7 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
             return with_sums, per_period, start, end
 
         if "period_start" in points and "period_end" in points and points["period_start"].notna().any():
-            per_period = points.assign(point=range(len(points)))
+            per_period = points  # every period's rows, located on their own (see process)
             inside = pd.Series(True, index=points.index)
             if start:
                 inside &= points["period_start"] >= pd.Timestamp(start)

@@ -43,6 +43,7 @@ def start_qgis(register_provider: bool = True, profile_folder=None):
 def stop_qgis(app) -> None:
     """Release layers before QGIS goes: a layer alive at exit can segfault the process."""
     import gc
+    import types
 
     from qgis.core import QgsProject
     from processing.core.Processing import Processing
@@ -52,7 +53,7 @@ def stop_qgis(app) -> None:
     # (processing.run and whoever called it), with their layers and Processing contexts.
     # Freed after QGIS, those crash the exit: empty the frames' locals now.
     for item in gc.get_objects():
-        if type(item).__name__ == "traceback":
+        if isinstance(item, types.TracebackType):
             frame = item.tb_frame
             while frame is not None:
                 try:

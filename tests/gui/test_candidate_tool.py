@@ -165,6 +165,22 @@ def test_keyboard_undo_redo_and_escape(qtbot, drawing):
     assert layer.featureCount() == 2  # ending drawing keeps the edits
 
 
+def test_choosing_another_map_tool_just_deactivates_it(qtbot, drawing):
+    """The plugin switches to Pan on ``finished``: were it emitted on deactivation too, that would recurse for ever."""
+    from qgis.gui import QgsMapToolPan
+
+    canvas, tool, layer = drawing
+    pan = QgsMapToolPan(canvas)
+    ended = []
+    tool.finished.connect(lambda: (ended.append(True), canvas.setMapTool(pan)))
+    canvas.setMapTool(pan)
+    assert canvas.mapTool() is pan and ended == []
+    canvas.setMapTool(tool)
+    with qtbot.waitSignal(tool.finished, timeout=5000):
+        tool.finish()
+    assert canvas.mapTool() is pan and ended == [True]
+
+
 def test_right_click_ends_drawing(qtbot, drawing):
     canvas, tool, layer = drawing
     with qtbot.waitSignal(tool.finished, timeout=5000):

@@ -119,10 +119,20 @@ def test_changing_the_period_shows_the_algorithms_figures_for_that_period(qtbot,
 
 def test_the_shared_choice_from_the_map_style_drives_the_charts(qtbot, dock):
     panel = dock.summary
-    summarise(qtbot, panel, lambda: set_shared_choice("kwh_per_day", *Q3))
-    assert panel.metric() == "kwh_per_day" and panel.period() == Q3
-    london = panel.london_bars.reference_line.value()
-    assert london == pytest.approx(panel.boroughs.total["kwh_per_day"])
+    set_shared_choice("kwh_per_day", *Q3)  # a new metric alone: drawn from the figures at hand, nothing run again
+    assert not panel.is_running() and panel.metric() == "kwh_per_day" and panel.period() == Q3
+    assert panel.london_bars.reference_line.value() == pytest.approx(panel.boroughs.total["kwh_per_day"])
+    assert panel.london_bars.values() == pytest.approx(dict(zip(panel.boroughs.names, panel.boroughs.value("kwh_per_day"))))
+    summarise(qtbot, panel, lambda: set_shared_choice("kwh_per_day", *Q2))  # a new period: summarised again
+    assert panel.period() == Q2 and panel.period_in_figures == Q2
+
+
+def test_changing_a_layer_drops_the_figures_of_the_old_one(qtbot, dock):
+    panel = dock.summary
+    panel.drill_down(panel.boroughs.names.index("Camden"))
+    panel.areas_combo.setLayer(dock.layers["wards"])
+    assert panel.boroughs is None and panel.area == -1 and panel.london_bars.labels == []
+    assert "Update charts" in panel.status.text()
 
 
 def test_trend_and_operator_charts_hold_the_archived_figures(qtbot, dock):
@@ -222,5 +232,13 @@ def test_the_map_follows_the_metric_and_period_chosen_in_the_dock(qtbot, dock, d
         assert blocker.args[0] == SUCCEEDED, blocker.args[1]
         [(layer, period)] = utilisation_layers()
         assert period == Q2 and "kWh per day" in layer.customProperty(LEGEND_TITLE) and "Q2 2024" in layer.name()
+
+        # Styling another period from the dialog adds its layer: the follower computes nothing more.
+        context = QgsProcessingContext()
+        results, ok = algorithm.run({"ARCHIVE": str(demo_files[1]), "PERIOD_START": Q3[0], "PERIOD_END": Q3[1], "OUTPUT": "TEMPORARY_OUTPUT"},
+                                    context, QgsProcessingFeedback())
+        add_utilisation_layer(results, context, RendererSettings(metric="kwh_per_day"), *Q3, False)
+        assert follower.run is None
+        assert sorted(period for _, period in utilisation_layers()) == [Q2, Q3]
     finally:
         follower.unload()

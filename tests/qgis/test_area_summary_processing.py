@@ -139,8 +139,11 @@ def test_without_an_archive_the_layer_sums_are_used(demo):
     by_period = processing.run("evcharge:utilisation", {"ARCHIVE": str(archive), "BY_PERIOD": True, "METRIC": 0, "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
     with pytest.raises(QgsProcessingException, match="one feature per period"):
         run(POINTS=by_period, AREAS=layers["boroughs"])
-    chosen = by_name(run(POINTS=by_period, AREAS=layers["boroughs"], PERIOD_START=Q3[0], PERIOD_END=Q3[1])["OUTPUT"])
-    assert chosen["Camden"]["occupancy_pct"] == pytest.approx(from_archive["Camden"]["occupancy_pct"])
+    chosen = run(POINTS=by_period, AREAS=layers["boroughs"], PERIOD_START=Q3[0], PERIOD_END=Q3[1], TRENDS="TEMPORARY_OUTPUT")
+    assert by_name(chosen["OUTPUT"])["Camden"]["occupancy_pct"] == pytest.approx(from_archive["Camden"]["occupancy_pct"])
+    # The trends hold every period of the layer, each feature in its own area.
+    camden = {f["period_start"].date().toString("yyyy-MM-dd"): f["occupancy_pct"] for f in chosen["TRENDS"].getFeatures() if f["area_name"] == "Camden"}
+    assert len(camden) == 4 and camden[Q3[0]] == pytest.approx(from_archive["Camden"]["occupancy_pct"])
 
 
 def test_bad_input_gives_clear_messages(demo, tmp_path):
