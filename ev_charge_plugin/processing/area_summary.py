@@ -96,11 +96,6 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         self.addOutput(QgsProcessingOutputString("PERIOD", self.tr("Period")))
         self.addOutput(QgsProcessingOutputString("TOTAL", self.tr("All areas together (JSON)")))
 
-    def _date(self, parameters, name, context):
-        # parameterAsDate arrived after QGIS 3.22; a Date parameter's value is a QDateTime there.
-        value = self.parameterAsDateTime(parameters, name, context)
-        return value.date().toPyDate() if value is not None and value.isValid() else None
-
     def processAlgorithm(self, parameters, context, feedback):
 
         from ..core import area_summary
@@ -113,7 +108,7 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         areas_source = self.parameterAsSource(parameters, self.AREAS, context)
         if points_source is None or areas_source is None:
             raise QgsProcessingException(self.tr("Choose a charge point layer and an area layer."))
-        start, end = self._date(parameters, self.PERIOD_START, context), self._date(parameters, self.PERIOD_END, context)
+        start, end = self.parameter_as_date(parameters, self.PERIOD_START, context), self.parameter_as_date(parameters, self.PERIOD_END, context)
         if start and end and end <= start:
             raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
         area_fields = areas_source.fields()

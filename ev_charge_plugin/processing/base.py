@@ -47,6 +47,12 @@ class EvChargeAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):
         return type(self)()
 
+    def parameter_as_date(self, parameters, name, context):
+        """A Date parameter's value as a ``datetime.date``, or None when empty."""
+        # parameterAsDate arrived after QGIS 3.22; a Date parameter's value is a QDateTime there.
+        value = self.parameterAsDateTime(parameters, name, context)
+        return value.date().toPyDate() if value is not None and value.isValid() else None
+
     def group(self):
         return self.tr("Charge points")
 

@@ -362,11 +362,6 @@ class ScoreCandidatesAlgorithm(SitingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LEFT_OUT", self.tr("Candidate sites left out (no usable geometry)")))
         self.addOutput(QgsProcessingOutputString("WEIGHTS", self.tr("Weights used")))
 
-    def _date(self, parameters, name, context):
-        # parameterAsDate arrived after QGIS 3.22; a Date parameter's value is a QDateTime there.
-        value = self.parameterAsDateTime(parameters, name, context)
-        return value.date().toPyDate() if value is not None and value.isValid() else None
-
     def _utilisation(self, parameters, context, feedback, chargepoints, field):
         """``(utilisation, described)``: a field name or a Series on the charge points' index (or None), and how it was found."""
         archive = self.parameterAsFile(parameters, self.ARCHIVE, context)
@@ -392,7 +387,7 @@ class ScoreCandidatesAlgorithm(SitingAlgorithm):
             raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
         if "chargepoint_id" not in chargepoints:
             raise QgsProcessingException(self.tr("The charge point layer has no chargepoint_id field, so its usage cannot be found in the archive."))
-        start, end = self._date(parameters, self.PERIOD_START, context), self._date(parameters, self.PERIOD_END, context)
+        start, end = self.parameter_as_date(parameters, self.PERIOD_START, context), self.parameter_as_date(parameters, self.PERIOD_END, context)
         if start and end and end <= start:
             raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
         with Archive(path) as archive:

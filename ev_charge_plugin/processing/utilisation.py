@@ -91,11 +91,6 @@ class UtilisationAlgorithm(UsageAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("WITH_USAGE", self.tr("Charge points with usage in the period")))
         self.addOutput(QgsProcessingOutputString("PERIOD", self.tr("Period")))
 
-    def _date(self, parameters, name, context):
-        # parameterAsDate arrived after QGIS 3.22; a Date parameter's value is a QDateTime there.
-        value = self.parameterAsDateTime(parameters, name, context)
-        return value.date().toPyDate() if value is not None and value.isValid() else None
-
     def processAlgorithm(self, parameters, context, feedback):
         import pandas as pd
 
@@ -108,7 +103,7 @@ class UtilisationAlgorithm(UsageAlgorithm):
         path = self.parameterAsFile(parameters, self.ARCHIVE, context)
         if not path or not Path(path).is_file():
             raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
-        start, end = self._date(parameters, self.PERIOD_START, context), self._date(parameters, self.PERIOD_END, context)
+        start, end = self.parameter_as_date(parameters, self.PERIOD_START, context), self.parameter_as_date(parameters, self.PERIOD_END, context)
         if start and end and end <= start:
             raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
         by_period = self.parameterAsBool(parameters, self.BY_PERIOD, context)
