@@ -1,11 +1,12 @@
 """What every algorithm of the provider shares: translation, grouping, sinks."""
 import gc
 import threading
+from collections import deque
 from contextlib import contextmanager
 from itertools import islice
 
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.core import QgsFeatureSink, QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import QgsFeatureSink, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingLayerPostProcessorInterface
 
 # Features written between two looks at the progress bar and the Cancel button.
 SINK_BATCH = 5000
@@ -40,6 +41,22 @@ def gc_paused():
                 gc.enable()
 
 
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Runs ``style(layer)`` once Processing adds an output to the project (on the GUI thread)."""
+
+    # Processing keeps only a pointer to a post-processor, and the algorithm
+    # instance that made it may be gone by the time the layer is loaded: the
+    # Python objects are kept here (the last few runs are plenty).
+    alive = deque(maxlen=16)
+
+    def __init__(self, style):
+        super().__init__()
+        self.style = style
+
+    def postProcessLayer(self, layer, context, feedback):
+        self.style(layer)
+
+
 class EvChargeAlgorithm(QgsProcessingAlgorithm):
     def tr(self, text):
         return QCoreApplication.translate(type(self).__name__, text)
@@ -58,6 +75,14 @@ class EvChargeAlgorithm(QgsProcessingAlgorithm):
 
     def groupId(self):
         return "chargepoints"
+
+    @staticmethod
+    def style_on_load(context, output, style) -> None:
+        """Have ``style(layer)`` applied to ``output`` when Processing loads it into the project (the toolbox does)."""
+        if context.willLoadLayerOnCompletion(output):
+            processor = StyleOnLoad(style)
+            StyleOnLoad.alive.append(processor)
+            context.layerToLoadOnCompletionDetails(output).setPostProcessor(processor)
 
     def write_frame_to_sink(self, frame, parameters, name, context, feedback, wkb_type, crs, progress=(0, 100), xy=None):
         """Create the sink ``name`` with fields typed from ``frame`` and fill it.

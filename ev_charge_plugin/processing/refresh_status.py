@@ -1,10 +1,8 @@
 """evcharge:refreshstatus - live status from operators' open OCPI Locations feeds."""
-from collections import deque
 
 from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
@@ -27,25 +25,10 @@ def feed_urls(text: str) -> list:
     return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
-class StyleStatusOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Styles the live-status layer once Processing adds it to the project (see utilisation.StyleOnLoad)."""
+def _style_status(layer, refreshed: str) -> None:
+    from ..qgis_io.symbology import style_by_status
 
-    alive = deque(maxlen=16)
-
-    def __init__(self, refreshed: str):
-        super().__init__()
-        self.refreshed = refreshed
-
-    @classmethod
-    def create(cls, refreshed: str) -> "StyleStatusOnLoad":
-        processor = cls(refreshed)
-        cls.alive.append(processor)
-        return processor
-
-    def postProcessLayer(self, layer, context, feedback):
-        from ..qgis_io.symbology import style_by_status
-
-        style_by_status(layer, self.refreshed)
+    style_by_status(layer, refreshed)
 
 
 class RefreshStatusAlgorithm(LiveStatusAlgorithm):
@@ -148,8 +131,7 @@ class RefreshStatusAlgorithm(LiveStatusAlgorithm):
         output = self.write_frame_to_sink(frame, parameters, self.OUTPUT, context, feedback, QgsWkbTypes.Point, crs(schema.BNG_EPSG), (70, 100),
                                           xy=(points["easting"], points["northing"]))
         refreshed = max(snapshot.fetched_at for snapshot, _ in snapshots)
-        if context.willLoadLayerOnCompletion(output):
-            context.layerToLoadOnCompletionDetails(output).setPostProcessor(StyleStatusOnLoad.create(refreshed))
+        self.style_on_load(context, output, lambda layer: _style_status(layer, refreshed))
         return {self.OUTPUT: output, "CHARGEPOINTS": len(frame), "STALE_FEEDS": len(problems), "REFRESHED": refreshed,
                 "PROBLEMS": "\n".join(problems)}
 

@@ -6,7 +6,6 @@ The layers are read here feature by feature, none skipped and invalid geometries
 included, so that the core can report each feature it repairs or leaves out by
 its number in the layer.
 """
-from collections import deque
 from pathlib import Path
 
 from qgis.core import (
@@ -21,7 +20,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingFeatureSource,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterDateTime,
@@ -110,30 +108,15 @@ def read_layer(source, fields=(), keep_features=False):
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapes, index=frame.index, dtype="geometry"), crs=_crs(source.sourceCrs())), features
 
 
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Styles, names and describes an output once Processing adds it to the project (on the GUI thread)."""
-
-    # Processing keeps only a pointer to a post-processor, and the algorithm
-    # instance that made it may be gone by the time the layer is loaded: the
-    # Python objects are kept here (the last few runs are plenty).
-    alive = deque(maxlen=16)
-
-    def __init__(self, style, name: str, abstract: str):
-        super().__init__()
-        self.style, self.name, self.abstract = style, name, abstract
-
-    @classmethod
-    def create(cls, style, name: str, abstract: str) -> "StyleOnLoad":
-        processor = cls(style, name, abstract)
-        cls.alive.append(processor)
-        return processor
-
-    def postProcessLayer(self, layer, context, feedback):
+def _styled(style, name: str, abstract: str):
+    """What a loaded siting layer gets: its style, a name that says what it is, and its inputs in the metadata."""
+    def apply(layer):
         from ..qgis_io.layers import set_layer_metadata
 
-        self.style(layer)
-        layer.setName(self.name)
-        set_layer_metadata(layer, self.name, self.abstract)
+        style(layer)
+        layer.setName(name)
+        set_layer_metadata(layer, name, abstract)
+    return apply
 
 
 class SitingAlgorithm(EvChargeAlgorithm):
@@ -455,7 +438,7 @@ class ScoreCandidatesAlgorithm(SitingAlgorithm):
             from ..qgis_io.siting_style import style_scores
 
             name = self.tr("Candidate scores ({radius:g} m walk)").format(radius=radius)
-            context.layerToLoadOnCompletionDetails(output).setPostProcessor(StyleOnLoad.create(style_scores, name, self._abstract(
+            self.style_on_load(context, output, _styled(style_scores, name, self._abstract(
                 scores, inputs, demand_source, described, excluded, min_spacing, len(data.chargepoint_xy))))
         best = scores.loc[scores["rank"] == 1, "score"]
         feedback.pushInfo(self.tr("{count:,} candidate sites scored; the best scores {best:.3f}. Weights: {weights}.").format(
@@ -640,7 +623,7 @@ class SelectSitesAlgorithm(SitingAlgorithm):
             from ..qgis_io.siting_style import style_selection
 
             name = self.tr("Chosen sites ({sites} by {method})").format(sites=len(chosen), method=method)
-            context.layerToLoadOnCompletionDetails(output).setPostProcessor(StyleOnLoad.create(style_selection, name, self._abstract(
+            self.style_on_load(context, output, _styled(style_selection, name, self._abstract(
                 summary, inputs, demand_source, separation, len(data.chargepoint_xy))))
         share = selection.share if np.isfinite(selection.share) else None
         feedback.pushInfo(self.tr("{sites} sites chosen ({status}): they cover {covered:,.1f} of {unserved:,.1f} demand not yet served{share}; "

@@ -1,11 +1,9 @@
 """evcharge:utilisation - utilisation metrics per charge point for a period, from the history archive."""
-from collections import deque
 from pathlib import Path
 
 from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
@@ -24,28 +22,15 @@ ATTRIBUTES = ["chargepoint_id", "name", "operator", "power_kw", "speed_band", "c
               "status", "on_street", "scheme", "in_london"]
 
 
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Styles the output once Processing adds it to the project (on the GUI thread)."""
-
-    # Processing keeps only a pointer to a post-processor, and the algorithm
-    # instance that made it may be gone by the time the layer is loaded: the
-    # Python objects are kept here (the last few runs are plenty).
-    alive = deque(maxlen=16)
-
-    def __init__(self, metric: str, start, end, by_period: bool):
-        super().__init__()
-        self.metric, self.start, self.end, self.by_period = metric, start, end, by_period
-
-    @classmethod
-    def create(cls, metric: str, start, end, by_period: bool) -> "StyleOnLoad":
-        processor = cls(metric, start, end, by_period)
-        cls.alive.append(processor)
-        return processor
-
-    def postProcessLayer(self, layer, context, feedback):
+def style_loaded(metric: str, start, end, by_period: bool):
+    """What a loaded utilisation layer gets: the style for its metric and period, and the mark the map follower reads."""
+    def style(layer):
+        from ..qgis_io.project import UTILISATION_PERIOD
         from ..qgis_io.symbology import RendererSettings, style_by_utilisation
 
-        style_by_utilisation(layer, self.metric, self.start, self.end, RendererSettings.load(), temporal=self.by_period)
+        style_by_utilisation(layer, metric, start, end, RendererSettings.load(), temporal=by_period)
+        layer.setCustomProperty(UTILISATION_PERIOD, f"{str(start)[:10]}/{str(end)[:10]}")
+    return style
 
 
 class UtilisationAlgorithm(UsageAlgorithm):
@@ -133,8 +118,7 @@ class UtilisationAlgorithm(UsageAlgorithm):
             output = self.write_frame_to_sink(frame, parameters, self.OUTPUT, context, feedback, QgsWkbTypes.Point, crs(schema.BNG_EPSG), (50, 100), xy=xy)
 
         label = period_label(start, end)
-        if context.willLoadLayerOnCompletion(output):
-            context.layerToLoadOnCompletionDetails(output).setPostProcessor(StyleOnLoad.create(metric, start, end, by_period))
+        self.style_on_load(context, output, style_loaded(metric, start, end, by_period))
         with_usage = metrics.loc[metrics["available_hours"].notna(), "chargepoint_id"].nunique()
         if not with_usage:
             feedback.pushWarning(self.tr("No archived period lies wholly inside {label}: every charge point shows as without usage data.").format(label=label))

@@ -251,6 +251,8 @@ def test_utilisation_loaded_by_processing_is_styled_by_the_chosen_metric(demo_ar
         layer = project.mapLayer(result["OUTPUT"])
         assert layer.name() == "Charge points: Capacity factor %, Q3 2024"
         assert "capacity_factor_pct" in metric_rules(layer.renderer())[0].filterExpression()
+        # Marked with its period, so the panel's choice of another period restyles the map from it.
+        assert layer.customProperty("evcharge/utilisation_period") == "2024-07-01/2024-10-01"
     finally:
         layer = None
         project.clear()
