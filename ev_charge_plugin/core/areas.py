@@ -44,18 +44,24 @@ def locate_points(x, y, geometries, bounds=None) -> np.ndarray:
     if bounds is None:
         bounds = [geometry.bounds if geometry is not None and not geometry.is_empty else (np.nan,) * 4 for geometry in geometries]
     bounds = np.asarray(bounds, dtype="float64").reshape(-1, 4)
+    # Points sorted by x: a polygon's x-range is then one slice, and its y-test runs on a view.
     order = np.argsort(x, kind="stable")
-    sorted_x = x[order]
-    starts = np.searchsorted(sorted_x, bounds[:, 0], "left")
-    ends = np.searchsorted(sorted_x, bounds[:, 2], "right")
-    for position, geometry in enumerate(geometries):
-        if starts[position] >= ends[position] or geometry is None:
+    sorted_x, sorted_y = x[order], y[order]
+    located_sorted = np.full(len(x), -1, dtype="int64")
+    starts = np.searchsorted(sorted_x, bounds[:, 0], "left").tolist()
+    ends = np.searchsorted(sorted_x, bounds[:, 2], "right").tolist()
+    souths, norths = bounds[:, 1].tolist(), bounds[:, 3].tolist()
+    # Last polygon first, so that where polygons overlap the first one's answer is the one left.
+    for position in range(len(geometries) - 1, -1, -1):
+        start, end, geometry = starts[position], ends[position], geometries[position]
+        if start >= end or geometry is None:
             continue
-        span = order[starts[position]:ends[position]]
-        candidates = span[(located[span] < 0) & (y[span] >= bounds[position, 1]) & (y[span] <= bounds[position, 3])]
+        window = sorted_y[start:end]
+        candidates = np.flatnonzero((window >= souths[position]) & (window <= norths[position])) + start
         if len(candidates):
-            inside = contains_xy(geometry, x[candidates], y[candidates])
-            located[candidates[inside]] = position
+            inside = contains_xy(geometry, sorted_x[candidates], sorted_y[candidates])
+            located_sorted[candidates[inside]] = position
+    located[order] = located_sorted
     return located
 
 

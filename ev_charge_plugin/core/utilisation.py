@@ -108,15 +108,17 @@ def _ratio(numerator, denominator, scale=1.0) -> np.ndarray:
 
 def metrics_from_sums(sums: pd.DataFrame) -> pd.DataFrame:
     """Add one column per metric to a frame of SUM_COLUMNS (rows: charge points or areas)."""
-    result = sums.copy()
-    result["occupancy_pct"] = _ratio(sums["occupied_hours"], sums["available_hours"], 100.0)
-    result["charging_pct"] = _ratio(sums["charging_hours"], sums["charging_available_hours"], 100.0)
-    result["capacity_factor_pct"] = _ratio(sums["energy_kwh"], sums["capacity_kwh"], 100.0)
-    result["sessions_per_day"] = _ratio(sums["sessions"], sums["days"])
-    result["kwh_per_day"] = _ratio(sums["energy_kwh"], sums["days"])
-    previous = _ratio(sums["previous_occupied_hours"], sums["previous_available_hours"], 100.0)
-    result["occupancy_change_pp"] = result["occupancy_pct"] - previous
-    return result
+    occupancy = _ratio(sums["occupied_hours"], sums["available_hours"], 100.0)
+    computed = {
+        "occupancy_pct": occupancy,
+        "charging_pct": _ratio(sums["charging_hours"], sums["charging_available_hours"], 100.0),
+        "capacity_factor_pct": _ratio(sums["energy_kwh"], sums["capacity_kwh"], 100.0),
+        "sessions_per_day": _ratio(sums["sessions"], sums["days"]),
+        "kwh_per_day": _ratio(sums["energy_kwh"], sums["days"]),
+        "occupancy_change_pp": occupancy - _ratio(sums["previous_occupied_hours"], sums["previous_available_hours"], 100.0),
+    }
+    # Joined in one step: adding the columns one by one costs more than computing them.
+    return pd.concat([sums.drop(columns=[key for key in computed if key in sums]), pd.DataFrame(computed, index=sums.index)], axis=1)
 
 
 def utilisation(usage: pd.DataFrame, chargepoints: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
