@@ -1,5 +1,7 @@
 """The dock's Sites tab under qtbot: real scoring and selection runs, the explanation of a candidate, the tables."""
 import pytest
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import QCoreApplication, QEvent
 from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 
 from ev_charge_plugin.gui.sites_panel import SCORE_ALGORITHM, SELECT_ALGORITHM, SitesPanel
@@ -105,3 +107,13 @@ def test_dialogs_open_on_the_layers_in_use(qtbot, panel, layers):
     values = dialog.createProcessingParameters()
     assert values["DEMAND_FIELD"] == "households_no_offstreet" and values["RADIUS"] == 400
     dialog.close()
+
+
+def test_dialogs_opened_from_the_tab_close_with_it(qtbot, panel, layers):
+    candidates, demand, chargepoints = layers
+    QgsProject.instance().addMapLayers([candidates, demand, chargepoints])
+    dialog = panel.open_dialog(SELECT_ALGORITHM, panel.dialog_defaults(SELECT_ALGORITHM, candidates, chargepoints, demand))
+    assert dialog.isVisible() and panel.dialogs == [dialog]
+    panel.unload()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    assert panel.dialogs == [] and sip.isdeleted(dialog)

@@ -242,3 +242,13 @@ def test_the_map_follows_the_metric_and_period_chosen_in_the_dock(qtbot, dock, d
         assert sorted(period for _, period in utilisation_layers()) == [Q2, Q3]
     finally:
         follower.unload()
+
+
+def test_a_table_that_is_not_dfts_is_ignored_by_the_official_statistics(qtbot, dock):
+    from qgis.core import QgsVectorLayer as Layer
+
+    official = dock.summary.official
+    other = Layer("None?field=severity:string&field=reason:string", "Import report", "memory")
+    QgsProject.instance().addMapLayer(other)
+    official.table_combo.setLayer(other)  # drawn at once: no error, nothing to show
+    assert official.chart.values() == {} and "Import DfT" in official.chart.plotItem.titleLabel.text
