@@ -1,6 +1,5 @@
 """evcharge:areasummary - charge points, usage and metrics summed by area (boroughs, wards, LSOAs, zones)."""
 import json
-from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -108,9 +107,7 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         areas_source = self.parameterAsSource(parameters, self.AREAS, context)
         if points_source is None or areas_source is None:
             raise QgsProcessingException(self.tr("Choose a charge point layer and an area layer."))
-        start, end = self.parameter_as_date(parameters, self.PERIOD_START, context), self.parameter_as_date(parameters, self.PERIOD_END, context)
-        if start and end and end <= start:
-            raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
+        start, end = self.chosen_period(parameters, context)
         area_fields = areas_source.fields()
         name_field = self._area_field(parameters, self.AREA_NAME_FIELD, context, area_fields) or "name"
         if area_fields.lookupField(name_field) < 0:
@@ -239,27 +236,18 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         """
         import pandas as pd
 
-        from ..core.archive import Archive
-        from ..core.errors import EvChargeError
         from ..core.utilisation import SUM_COLUMNS, utilisation, utilisation_by_period
 
         path = self.parameterAsFile(parameters, self.ARCHIVE, context)
         if path:
-            if not Path(path).is_file():
-                raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
             if "chargepoint_id" not in points:
                 raise QgsProcessingException(self.tr("The charge point layer has no chargepoint_id field, so its usage cannot be found in the archive."))
-            try:
-                with Archive(path) as archive:
-                    registered = archive.chargepoints()[["chargepoint_id", "power_kw"]]
-                    usage = archive.usage()
-            except EvChargeError as error:
-                raise QgsProcessingException(str(error)) from error
+            registered, usage = self.read_archive(path)
+            registered = registered[["chargepoint_id", "power_kw"]]
             if usage.empty:
                 feedback.pushWarning(self.tr("The history archive holds no usage yet: the summary has counts alone."))
                 return points, None, start, end
-            start = pd.Timestamp(start) if start else usage["period_start"].min()
-            end = pd.Timestamp(end) if end else usage["period_end"].max()
+            start, end = self.archived_range(usage, start, end)
             ids = points["chargepoint_id"].astype("string")
             power = points["power_kw"] if "power_kw" in points else pd.Series(float("nan"), index=points.index)
             # The layer's own power wins; the archive's fills in where the layer has none.

@@ -70,6 +70,35 @@ class EvChargeAlgorithm(QgsProcessingAlgorithm):
         value = self.parameterAsDateTime(parameters, name, context)
         return value.date().toPyDate() if value is not None and value.isValid() else None
 
+    def chosen_period(self, parameters, context) -> tuple:
+        """``(start, end)`` dates from PERIOD_START and PERIOD_END (either may be None); refused when it ends before it starts."""
+        start, end = self.parameter_as_date(parameters, "PERIOD_START", context), self.parameter_as_date(parameters, "PERIOD_END", context)
+        if start and end and end <= start:
+            raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
+        return start, end
+
+    def read_archive(self, path) -> tuple:
+        """``(charge points, usage)`` from the history archive at ``path``, with a clear message when it is missing or unreadable."""
+        from pathlib import Path
+
+        from ..core.archive import Archive
+        from ..core.errors import EvChargeError
+
+        if not path or not Path(path).is_file():
+            raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
+        try:
+            with Archive(path) as archive:
+                return archive.chargepoints(), archive.usage()
+        except EvChargeError as error:
+            raise QgsProcessingException(str(error)) from error
+
+    @staticmethod
+    def archived_range(usage, start, end) -> tuple:
+        """The period as Timestamps, an open end taken from the archived usage (every period)."""
+        import pandas as pd
+
+        return (pd.Timestamp(start) if start else usage["period_start"].min(), pd.Timestamp(end) if end else usage["period_end"].max())
+
     def group(self):
         return self.tr("Charge points")
 

@@ -6,7 +6,6 @@ The layers are read here feature by feature, none skipped and invalid geometries
 included, so that the core can report each feature it repairs or leaves out by
 its number in the layer.
 """
-from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -362,25 +361,18 @@ class ScoreCandidatesAlgorithm(SitingAlgorithm):
     def _archive_utilisation(self, parameters, context, feedback, chargepoints, path):
         import pandas as pd
 
-        from ..core.archive import Archive
         from ..core.usage import period_label
         from ..core.utilisation import utilisation
 
-        if not Path(path).is_file():
-            raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
         if "chargepoint_id" not in chargepoints:
             raise QgsProcessingException(self.tr("The charge point layer has no chargepoint_id field, so its usage cannot be found in the archive."))
-        start, end = self.parameter_as_date(parameters, self.PERIOD_START, context), self.parameter_as_date(parameters, self.PERIOD_END, context)
-        if start and end and end <= start:
-            raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
-        with Archive(path) as archive:
-            registered = archive.chargepoints()[["chargepoint_id", "power_kw"]]
-            usage = archive.usage()
+        start, end = self.chosen_period(parameters, context)
+        registered, usage = self.read_archive(path)
+        registered = registered[["chargepoint_id", "power_kw"]]
         if usage.empty:
             feedback.pushWarning(self.tr("The history archive holds no usage yet: pressure is 0 for every candidate."))
             return None, self.tr("none (the archive holds no usage)")
-        start = pd.Timestamp(start) if start else usage["period_start"].min()
-        end = pd.Timestamp(end) if end else usage["period_end"].max()
+        start, end = self.archived_range(usage, start, end)
         registered = registered.drop_duplicates("chargepoint_id")
         figures = utilisation(usage, registered, start, end).set_index("chargepoint_id")["occupancy_pct"]
         values = pd.to_numeric(chargepoints["chargepoint_id"].astype("string").map(figures), errors="coerce")

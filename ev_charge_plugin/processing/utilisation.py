@@ -1,5 +1,4 @@
 """evcharge:utilisation - utilisation metrics per charge point for a period, from the history archive."""
-from pathlib import Path
 
 from qgis.core import (
     QgsProcessing,
@@ -14,7 +13,6 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ..core.errors import EvChargeError
 from .base import UsageAlgorithm, gc_paused
 
 # The charge point attributes carried onto the output, before the period, sums and metrics.
@@ -77,35 +75,23 @@ class UtilisationAlgorithm(UsageAlgorithm):
         self.addOutput(QgsProcessingOutputString("PERIOD", self.tr("Period")))
 
     def processAlgorithm(self, parameters, context, feedback):
-        import pandas as pd
 
         from ..core import schema
-        from ..core.archive import Archive
         from ..core.usage import period_label
         from ..core.utilisation import METRIC_KEYS, utilisation, utilisation_by_period
         from ..qgis_io.layers import crs
 
         path = self.parameterAsFile(parameters, self.ARCHIVE, context)
-        if not path or not Path(path).is_file():
-            raise QgsProcessingException(self.tr("The history archive {path} does not exist: import usage into it first.").format(path=path))
-        start, end = self.parameter_as_date(parameters, self.PERIOD_START, context), self.parameter_as_date(parameters, self.PERIOD_END, context)
-        if start and end and end <= start:
-            raise QgsProcessingException(self.tr("The period ends ({end}) before it starts ({start}).").format(start=start, end=end))
+        start, end = self.chosen_period(parameters, context)
         by_period = self.parameterAsBool(parameters, self.BY_PERIOD, context)
         metric = METRIC_KEYS[self.parameterAsEnum(parameters, self.METRIC, context)]
 
         feedback.setProgressText(self.tr("Reading the history archive"))
-        try:
-            with Archive(path) as archive:
-                chargepoints = archive.chargepoints()
-                usage = archive.usage()
-        except EvChargeError as error:
-            raise QgsProcessingException(str(error)) from error
+        chargepoints, usage = self.read_archive(path)
         if usage.empty:
             raise QgsProcessingException(self.tr("The history archive holds no usage yet: import a usage return first."))
         feedback.setProgress(30)
-        start = pd.Timestamp(start) if start else usage["period_start"].min()
-        end = pd.Timestamp(end) if end else usage["period_end"].max()
+        start, end = self.archived_range(usage, start, end)
 
         with gc_paused():
             if by_period:
