@@ -79,15 +79,18 @@ def _sums(columns: dict, groups: np.ndarray, size: int) -> pd.DataFrame:
     return pd.DataFrame(sums)
 
 
-def _rates(summary: pd.DataFrame, population, households) -> pd.DataFrame:
+def _rates(summary: pd.DataFrame, residents, homes) -> pd.DataFrame:
+    """Add charge points per 10,000 ``residents`` and per 1,000 ``homes`` without off-street parking (float arrays or None)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        if population is not None:
-            residents = pd.to_numeric(pd.Series(population), errors="coerce").to_numpy("float64")
+        if residents is not None:
             summary[PER_RESIDENTS] = np.where(residents > 0, summary["chargepoints"] / residents * 10_000, np.nan)
-        if households is not None:
-            homes = pd.to_numeric(pd.Series(households), errors="coerce").to_numpy("float64")
+        if homes is not None:
             summary[PER_HOUSEHOLDS] = np.where(homes > 0, summary["chargepoints"] / homes * 1_000, np.nan)
     return summary
+
+
+def _numbers(values):
+    return None if values is None else pd.to_numeric(pd.Series(values), errors="coerce").to_numpy("float64")
 
 
 def summarise_areas(points: pd.DataFrame, point_area: np.ndarray, area_count: int,
@@ -105,13 +108,11 @@ def summarise_areas(points: pd.DataFrame, point_area: np.ndarray, area_count: in
     columns = _columns(points, inside)
     summary = metrics_from_sums(_sums(columns, point_area[inside], area_count))
     total = metrics_from_sums(_sums(columns, np.zeros(int(inside.sum()), "int64"), 1))
-    if population is not None:
-        population = pd.to_numeric(pd.Series(population), errors="coerce")
-    if households is not None:
-        households = pd.to_numeric(pd.Series(households), errors="coerce")
-    summary = _rates(summary, population, households)
-    total = _rates(total, None if population is None else [population.sum(min_count=1)],
-                   None if households is None else [households.sum(min_count=1)])
+    residents, homes = _numbers(population), _numbers(households)
+    summary = _rates(summary, residents, homes)
+    # All areas together: the summed residents (and homes); none known gives none rather than 0.
+    total = _rates(total, *(None if values is None else np.array([np.nansum(values) if np.isfinite(values).any() else np.nan])
+                            for values in (residents, homes)))
     return AreaSummary(summary, point_area, total.iloc[0], int((~inside).sum()))
 
 

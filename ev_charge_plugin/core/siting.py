@@ -863,10 +863,9 @@ def select_sites(cover: Coverage, demand_weight, k: Optional[int] = None, budget
         gap = 0.0 if bound <= 0 else max(0.0, (bound - covered) / bound)
         gap = 0.0 if gap < GAP_TOLERANCE else gap
     messages = []
-    wanted = k if k is not None else None
-    if wanted is not None and len(chosen) < wanted:
+    if k is not None and len(chosen) < k:
         messages.append(tr("{count} sites were chosen, not {wanted}: no other site that is allowed, keeps the separation and fits "
-                           "the budget would add demand that is not already covered.").format(count=len(chosen), wanted=wanted))
+                           "the budget would add demand that is not already covered.").format(count=len(chosen), wanted=k))
     if progress is not None:
         progress(100.0)
     return Selection(

@@ -152,10 +152,6 @@ class BarChart(Chart):
         self.highlighted &= set(range(len(self.labels)))
         self._draw()
 
-    def set_sort_by_value(self, by_value: bool) -> None:
-        self.sort_by_value = by_value
-        self._draw()
-
     def set_highlighted(self, indices) -> None:
         self.highlighted = set(int(index) for index in indices)
         self._paint()

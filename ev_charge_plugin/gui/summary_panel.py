@@ -762,9 +762,6 @@ class SummaryPanel(QObject):
                     combo.setField(saved[key])
             self.sort_combo.setCurrentIndex(1 if saved["sort_by_name"] == "1" else 0)
             self.operators_mode.setCurrentIndex(max(self.operators_mode.findData(saved["operators_mode"]), 0))
-            if saved["bars_show"]:
-                self.bars_show.clear()
-                self.bars_show.addItem("", saved["bars_show"])  # chosen properly once the figures are in
             self.pending_area = saved["area"]
             if self.tab_widget is not None and saved["tab"].isdigit():
                 self.tab_widget.setCurrentIndex(int(saved["tab"]))
@@ -773,6 +770,9 @@ class SummaryPanel(QObject):
             if metric and self.metric_combo.findData(metric) >= 0:
                 self.metric_combo.setCurrentIndex(self.metric_combo.findData(metric))
             self.select_period(start, end)
+            # Every choice is offered until figures say which the areas have; the next draw keeps this one.
+            self._fill_bar_choices()
+            self.bars_show.setCurrentIndex(max(self.bars_show.findData(saved["bars_show"]), 0))
         finally:
             self._restoring = False
         self.refresh()

@@ -303,10 +303,9 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
-        # An object array holds Python ints and floats, as QGIS takes them, with None for NULL.
-        values = summary.to_numpy(dtype="object")
-        values[summary.isna().to_numpy()] = None
-        for feature, row in zip(features, values.tolist()):
+        from ..qgis_io.layers import python_rows
+
+        for feature, row in zip(features, python_rows(summary)):
             attributes = feature.attributes()
             feature.setFields(fields, False)
             feature.setAttributes([attributes[index] for index in kept] + row)

@@ -539,7 +539,7 @@ class SelectSitesAlgorithm(SitingAlgorithm):
         import numpy as np
         import pandas as pd
 
-        from ..core.siting import broken_constraints, coverage, prepare, select_sites
+        from ..core.siting import TIME_LIMIT_BEST, TIME_LIMIT_GREEDY, broken_constraints, coverage, prepare, select_sites
 
         inputs = self._inputs(parameters, context)
         candidate_source = self._source(parameters, self.CANDIDATES, context, self.tr("candidate sites"))
@@ -594,7 +594,7 @@ class SelectSitesAlgorithm(SitingAlgorithm):
                                  cancelled=feedback.isCanceled, progress=lambda percent: feedback.setProgress(30 + 0.6 * percent))
         for message in selection.messages:
             feedback.pushWarning(message)
-        if selection.status.startswith("time limit"):
+        if selection.status in (TIME_LIMIT_GREEDY, TIME_LIMIT_BEST):
             feedback.pushWarning(self.tr("The exact method reached its time limit of {seconds:g} s: {status}; the gap says how far from the best "
                                          "this answer may be.").format(seconds=time_limit, status=selection.status))
 
