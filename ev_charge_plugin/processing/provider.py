@@ -33,6 +33,19 @@ class EvChargeProvider(QgsProcessingProvider):
     def versionInfo(self):
         return plugin_version()
 
+    def load(self):
+        # Loaded in the main thread: from now on it takes up the HTTP requests of algorithms running as tasks.
+        from ..qgis_io.main_thread import serve_tasks
+
+        serve_tasks()
+        return super().load()
+
+    def unload(self):
+        from ..qgis_io.main_thread import stop_serving_tasks
+
+        stop_serving_tasks()
+        super().unload()
+
     def loadAlgorithms(self):
         for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(),
                           AreaSummaryAlgorithm(), DemoDataAlgorithm(), ImportDftStatsAlgorithm(), ScoreCandidatesAlgorithm(), SelectSitesAlgorithm()):

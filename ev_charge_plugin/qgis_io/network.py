@@ -7,6 +7,7 @@ from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from ..core.errors import AccessDeniedError
 from ..core.i18n import tr
+from .main_thread import NotTakenUp, in_main_thread, run_in_main_thread, serving
 from ..core.transport import (
     Cancelled,
     Headers,
@@ -39,8 +40,12 @@ class QgisTransport(Transport):
 
     Not ``QgsBlockingNetworkRequest``: it follows redirects itself, HTTPS to HTTP
     included, and does not tell where it ended up, which would slip past the
-    client's redirect checks. A local event loop gives the same blocking call, in
-    the main thread or in a task's thread (the manager instance is per thread).
+    client's redirect checks.
+
+    The exchange runs in the main thread: a task's thread hands it over and
+    waits (see :mod:`.main_thread`). Made in the task's thread, it hung now and
+    then, or failed with "wrapped C/C++ object of type QNetworkReply has been
+    deleted", when the main thread was deleting a widget at the same moment.
 
     ``authcfg`` is a QGIS auth config id; its credentials go only on requests the
     client marks ``authenticate`` (the Datastore's own origin).
@@ -61,6 +66,19 @@ class QgisTransport(Transport):
     ) -> Response:
         if cancelled and cancelled():
             raise cancelled_error()
+
+        def begin(done):
+            request = self._request(url, headers, authenticate)
+            _Exchange(request, url, timeout, progress, cancelled, done).start()
+
+        if in_main_thread() or not serving():
+            return _wait_here(begin)
+        try:
+            return run_in_main_thread(begin, wait_to_start=timeout)
+        except NotTakenUp:
+            raise timeout_error(url, timeout) from None
+
+    def _request(self, url: str, headers: Mapping[str, str], authenticate: bool) -> QNetworkRequest:
         request = QNetworkRequest(QUrl(url))
         for name, value in headers.items():
             request.setRawHeader(name.encode("latin-1"), value.encode("latin-1"))
@@ -75,12 +93,7 @@ class QgisTransport(Transport):
         request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
         if authenticate and self._authcfg:
             request = self._authenticate(request, url)
-        reply = QgsNetworkAccessManager.instance().get(request)
-        try:
-            ended_by = _wait(reply, timeout, progress, cancelled)
-            return _response(reply, url, timeout, ended_by)
-        finally:
-            reply.deleteLater()
+        return request
 
     def _authenticate(self, request: QNetworkRequest, url: str) -> QNetworkRequest:
         manager = QgsApplication.authManager()
@@ -102,39 +115,75 @@ class QgisTransport(Transport):
         return request
 
 
-def _wait(reply: QNetworkReply, timeout: float, progress, cancelled) -> str:
-    """Run an event loop until ``reply`` ends; say why: "finished", "timeout" or "cancelled"."""
+class _Exchange:
+    """One GET, driven by the reply's signals in the thread that starts it; ``done(response, error)`` ends it."""
+
+    def __init__(self, request: QNetworkRequest, url: str, timeout: float, progress, cancelled, done):
+        self.request, self.url, self.timeout = request, url, timeout
+        self.progress, self.cancelled, self.done = progress, cancelled, done
+        self.ended_by = "finished"
+        self.reply = None
+        # Like requests' read timeout, this counts time without data, not the whole transfer.
+        self.idle = QTimer()
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(int(timeout * 1000))
+        self.idle.timeout.connect(lambda: self._give_up("timeout"))
+        self.poll = QTimer()
+        self.poll.setInterval(CANCEL_POLL_MS)
+        self.poll.timeout.connect(lambda: self.cancelled and self.cancelled() and self._give_up("cancelled"))
+
+    def start(self) -> None:
+        _running.add(self)  # the exchange lives until its reply ends, whoever started it
+        self.reply = QgsNetworkAccessManager.instance().get(self.request)
+        self.reply.downloadProgress.connect(self._received)
+        self.reply.finished.connect(self._finished)
+        self.idle.start()
+        self.poll.start()
+        if self.reply.isFinished():
+            self._finished()
+
+    def _give_up(self, reason: str) -> None:
+        self.ended_by = reason
+        self.reply.abort()
+
+    def _received(self, done: int, total: int) -> None:
+        self.idle.start()
+        if self.progress:
+            self.progress(done, total if total >= 0 else None)
+
+    def _finished(self) -> None:
+        if self not in _running:
+            return  # already ended
+        _running.discard(self)
+        self.idle.stop()
+        self.poll.stop()
+        try:
+            response, error = _response(self.reply, self.url, self.timeout, self.ended_by), None
+        except Exception as raised:  # handed to the caller, who raises it
+            response, error = None, raised
+        finally:
+            self.reply.deleteLater()
+        self.done(response, error)
+
+
+_running = set()
+
+
+def _wait_here(begin) -> Response:
+    """Run the exchange ``begin`` starts in this thread, in a local event loop, and return its response."""
     loop = QEventLoop()
-    ended_by = "finished"
+    outcome = {}
 
-    def give_up(reason: str) -> None:
-        nonlocal ended_by
-        ended_by = reason
-        reply.abort()
+    def done(response, error):
+        outcome.update(response=response, error=error)
+        loop.quit()
 
-    # Like requests' read timeout, this counts time without data, not the whole transfer.
-    idle = QTimer()
-    idle.setSingleShot(True)
-    idle.setInterval(int(timeout * 1000))
-    idle.timeout.connect(lambda: give_up("timeout"))
-
-    def received(done: int, total: int) -> None:
-        idle.start()
-        if progress:
-            progress(done, total if total >= 0 else None)
-
-    poll = QTimer()
-    poll.setInterval(CANCEL_POLL_MS)
-    poll.timeout.connect(lambda: cancelled and cancelled() and give_up("cancelled"))
-    reply.downloadProgress.connect(received)
-    reply.finished.connect(loop.quit)
-    idle.start()
-    poll.start()
-    if not reply.isFinished():
+    begin(done)
+    if not outcome:
         loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
-    idle.stop()
-    poll.stop()
-    return ended_by
+    if outcome["error"] is not None:
+        raise outcome["error"]
+    return outcome["response"]
 
 
 def _response(reply: QNetworkReply, url: str, timeout: float, ended_by: str) -> Response:

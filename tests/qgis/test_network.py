@@ -1,6 +1,7 @@
 """The Datastore client through QGIS's network stack behaves as it does through requests."""
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -230,8 +231,11 @@ def test_download_inside_a_qgis_task(qgis_client, httpserver):
     results = {}
 
     def run(task):
-        results["download"] = client.download(SLUG, FORMATS)
+        results["task thread"] = threading.current_thread()
+        results["download"] = client.download(SLUG, FORMATS, progress=lambda done, total: progress_threads.add(threading.current_thread()))
         return True
+
+    progress_threads = set()
 
     task = QgsTask.fromFunction("Datastore download", run)
     QgsApplication.taskManager().addTask(task)
@@ -242,6 +246,53 @@ def test_download_inside_a_qgis_task(qgis_client, httpserver):
     assert task.status() == QgsTask.Complete
     assert results["download"].path.read_bytes() == CONTENT
     assert [request.path for request, _ in httpserver.log] == [METADATA_PATH, FILE_PATH]
+    # The exchange itself ran in the main thread: the task's thread made no Qt call for it.
+    assert results["task thread"] is not threading.main_thread()
+    assert progress_threads == {threading.main_thread()}
+
+
+def test_a_request_from_a_thread_the_main_thread_never_takes_up_times_out_unsent(qgis_client, httpserver):
+    from qgis.core import QgsApplication
+
+    serve_healthy(httpserver)
+    errors = []
+
+    def request():
+        try:
+            qgis_client(timeout=0.3).dataset(SLUG)
+        except NetworkTimeoutError as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=request)
+    worker.start()
+    worker.join(5)  # the main thread is busy here, taking up nothing
+    assert not worker.is_alive() and len(errors) == 1
+    QgsApplication.processEvents()  # the withdrawn request is skipped, not sent late
+    time.sleep(0.1)
+    QgsApplication.processEvents()
+    assert httpserver.log == []
+
+
+def test_an_unusable_auth_config_in_a_tasks_thread_is_access_denied(qgis_client, httpserver):
+    from qgis.core import QgsApplication
+
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(_raised(lambda: qgis_client("nosuch2", timeout=5).dataset(SLUG))))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while worker.is_alive() and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    assert isinstance(outcome[0], AccessDeniedError)
+    assert httpserver.log == []
+
+
+def _raised(call):
+    try:
+        call()
+    except Exception as error:
+        return error
+    return None
 
 
 def test_refused_auth_config_says_the_key_was_refused(qgis_client, httpserver, auth_config):
