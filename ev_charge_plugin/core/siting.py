@@ -83,14 +83,11 @@ from .errors import CancelledError, SourceError
 from .i18n import tr
 from .report import REJECTED, REPAIRED, ValidationReport
 from .schema import BNG_EPSG
+from .choices import DEFAULT_MIN_SEPARATION_M, DEFAULT_RADIUS_M, DEFAULT_TIME_LIMIT_S, PARTS, ScoreWeights  # noqa: F401 (part of this module's API)
 
-DEFAULT_RADIUS_M = 400.0
-DEFAULT_MIN_SEPARATION_M = 200.0
-DEFAULT_TIME_LIMIT_S = 60.0
 # Above this many grid points, area apportioning coarsens its grid (memory and time).
 MAX_DEMAND_POINTS = 2_000_000
 
-PARTS = ("new_demand", "served_demand", "pressure", "constraints_broken")
 # Each part's share of the score (its weight times the part as scaled), so a score can be explained at committee.
 CONTRIBUTIONS = [f"{part}_score" for part in PARTS]
 SCORE_COLUMNS = [*PARTS, "constraints", *CONTRIBUTIONS, "score", "rank", "weights"]
@@ -103,22 +100,6 @@ TIME_LIMIT_GREEDY = "time limit: greedy answer"
 TIME_LIMIT_BEST = "time limit: best solution found"
 # Below this the relative gap is rounding in the solver, reported as 0.
 GAP_TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class ScoreWeights:
-    """The weight of each score part; written into the output with the scores."""
-
-    new_demand: float = 1.0
-    served_demand: float = -0.25
-    pressure: float = 0.5
-    constraints_broken: float = -2.0
-
-    def as_dict(self) -> dict:
-        return {part: float(getattr(self, part)) for part in PARTS}
-
-    def describe(self) -> str:
-        return "; ".join(f"{part}={value:g}" for part, value in self.as_dict().items())
 
 
 @dataclass

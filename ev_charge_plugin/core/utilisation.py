@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .choices import METRIC_KEYS  # noqa: F401 (part of this module's API)
 from .i18n import tr
 from .usage import USAGE_COLUMNS
 
@@ -48,7 +49,6 @@ def _metrics():
     )
 
 
-METRIC_KEYS = ("occupancy_pct", "charging_pct", "capacity_factor_pct", "sessions_per_day", "kwh_per_day", "occupancy_change_pp")
 DEFAULT_METRIC = "occupancy_pct"
 # Sums kept per charge point (and per area) so that metrics can be recomputed for any grouping.
 SUM_COLUMNS = ["sessions", "energy_kwh", "occupied_hours", "charging_hours", "charging_available_hours",

@@ -154,7 +154,7 @@ class SitingAlgorithm(EvChargeAlgorithm):
         )
 
     def _add_inputs(self):
-        from ..core.siting import DEFAULT_RADIUS_M
+        from ..core.choices import DEFAULT_RADIUS_M
 
         self.addParameter(QgsProcessingParameterFeatureSource(self.CANDIDATES, self.tr("Candidate sites"),
                                                               [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]))
@@ -320,7 +320,7 @@ class ScoreCandidatesAlgorithm(SitingAlgorithm):
         ).format(common=self._common_help())
 
     def initAlgorithm(self, config=None):
-        from ..core.siting import ScoreWeights
+        from ..core.choices import ScoreWeights
 
         self._add_inputs()
         self.addParameter(QgsProcessingParameterFeatureSource(self.CHARGEPOINTS, self.tr("Existing charge points"), [QgsProcessing.TypeVectorPoint]))
@@ -499,7 +499,7 @@ class SelectSitesAlgorithm(SitingAlgorithm):
         ).format(common=self._common_help())
 
     def initAlgorithm(self, config=None):
-        from ..core.siting import DEFAULT_MIN_SEPARATION_M, DEFAULT_TIME_LIMIT_S
+        from ..core.choices import DEFAULT_MIN_SEPARATION_M, DEFAULT_TIME_LIMIT_S
 
         self._add_inputs()
         self.addParameter(QgsProcessingParameterNumber(self.COUNT, self.tr("Number of sites (0: as many as the budget allows)"),

@@ -62,7 +62,7 @@ class UtilisationAlgorithm(UsageAlgorithm):
         ).format(definitions=definitions)
 
     def initAlgorithm(self, config=None):
-        from ..core.utilisation import METRIC_KEYS
+        from ..core.choices import METRIC_KEYS
 
         self.addParameter(QgsProcessingParameterFile(self.ARCHIVE, self.tr("History archive (GeoPackage)"), extension="gpkg"))
         self.addParameter(QgsProcessingParameterDateTime(self.PERIOD_START, self.tr("Period start"), QgsProcessingParameterDateTime.Date, optional=True))
