@@ -106,8 +106,12 @@ def summarise_areas(points: pd.DataFrame, point_area: np.ndarray, area_count: in
     point_area = np.asarray(point_area, dtype="int64")
     inside = point_area >= 0
     columns = _columns(points, inside)
-    summary = metrics_from_sums(_sums(columns, point_area[inside], area_count))
-    total = metrics_from_sums(_sums(columns, np.zeros(int(inside.sum()), "int64"), 1))
+    sums = _sums(columns, point_area[inside], area_count)
+    summary = metrics_from_sums(sums)
+    # Every point inside is in exactly one area, so the areas' sums add up to the total.
+    # Charging hours stay empty where no area reported any, as they do for one area.
+    total = metrics_from_sums(pd.DataFrame({column: [values.sum(min_count=1 if column == "charging_hours" else 0)]
+                                            for column, values in sums.items()}))
     residents, homes = _numbers(population), _numbers(households)
     summary = _rates(summary, residents, homes)
     # All areas together: the summed residents (and homes); none known gives none rather than 0.

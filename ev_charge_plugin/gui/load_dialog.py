@@ -3,6 +3,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QVBoxLayout, 
 from qgis.core import QgsMapLayerProxyModel, QgsSettings
 from qgis.gui import QgsMapLayerComboBox
 
+from ..qgis_io.project import new_layer_file
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
 from .task_dialog import SourceChooser, TaskDialog
@@ -92,7 +93,7 @@ class LoadChargePointsDialog(TaskDialog):
             "SOURCE": self.source_chooser.source(),
             "LONDON_ONLY": self.london_only_check.isChecked(),
             "BOUNDARY": self.boundary_combo.currentLayer(),
-            "OUTPUT": "TEMPORARY_OUTPUT",
+            "OUTPUT": new_layer_file("chargepoints"),
             "REPORT": "TEMPORARY_OUTPUT",
         }
 

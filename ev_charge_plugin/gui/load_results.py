@@ -5,7 +5,7 @@ from qgis.PyQt.QtWidgets import QFileDialog
 from qgis.core import Qgis, QgsVectorLayer
 
 from ..qgis_io.layers import set_layer_metadata, write_csv
-from ..qgis_io.project import add_to_plugin_group
+from ..qgis_io.project import add_to_plugin_group, result_layer
 from ..qgis_io.symbology import apply_chargepoint_style
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import MENU_TITLE
@@ -13,7 +13,7 @@ from ..toolbelt.metadata import MENU_TITLE
 
 def add_load_results(results, context):
     """Put the load's point and report layers into the project, styled and described."""
-    points = context.takeResultLayer(results["OUTPUT"])
+    points = result_layer(context, results["OUTPUT"])
     report = context.takeResultLayer(results["REPORT"])
     label = results["LABEL"]
     points.setName(tr("Charge points: {source}").format(source=label))

@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
 )
 from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 
+from ..qgis_io.project import LAYER_FOLDER_NAME
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import MENU_TITLE, icon_path
 from ..toolbelt.settings import ENV_CACHE_DIR, ENV_DATASTORE_URL, Feed, PluginSettings, default_cache_dir
@@ -41,6 +42,14 @@ class OptionsPage(QgsOptionsPageWidget):
         self.cache_widget.setStorageMode(QgsFileWidget.GetDirectory)
         self.cache_widget.setFilePath(settings.cache_dir)
         self.cache_widget.lineEdit().setPlaceholderText(default_cache_dir())
+        self.layer_folder_widget = QgsFileWidget()
+        self.layer_folder_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.layer_folder_widget.setFilePath(settings.layer_folder)
+        self.layer_folder_widget.lineEdit().setPlaceholderText(tr("beside the project file, in {folder}").format(folder=LAYER_FOLDER_NAME))
+        self.layer_folder_widget.setToolTip(tr(
+            "Loaded charge points and utilisation layers are saved here as GeoPackages, so they are "
+            "still there when the project is reopened. Empty: a folder {folder} beside the project "
+            "file (in the QGIS profile while the project is not saved yet).").format(folder=LAYER_FOLDER_NAME))
         self.timeout_spin = QSpinBox()
         self.timeout_spin.setRange(5, 600)
         self.timeout_spin.setSuffix(tr(" s"))
@@ -58,6 +67,7 @@ class OptionsPage(QgsOptionsPageWidget):
         form = QFormLayout()
         form.addRow(tr("Datastore address"), self.url_edit)
         form.addRow(tr("Download cache folder"), self.cache_widget)
+        form.addRow(tr("Folder for the plugin's layers"), self.layer_folder_widget)
         form.addRow(tr("Network timeout"), self.timeout_spin)
         form.addRow(tr("New API key"), self.key_edit)
         form.addRow(tr("Key in use (authentication)"), self.auth_select)
@@ -173,6 +183,7 @@ class OptionsPage(QgsOptionsPageWidget):
         settings = PluginSettings(
             datastore_url=url,
             cache_dir=self.cache_widget.filePath().strip(),
+            layer_folder=self.layer_folder_widget.filePath().strip(),
             timeout_seconds=self.timeout_spin.value(),
             authcfg=authcfg,
             refresh_minutes=self.refresh_spin.value(),

@@ -5,6 +5,7 @@ from qgis.PyQt.QtCore import QDate, QSize, Qt
 from qgis.PyQt.QtWidgets import QComboBox, QDateEdit, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 from qgis.core import QgsStyle, QgsSymbolLayerUtils
 
+from ..qgis_io.project import new_layer_file
 from ..toolbelt.i18n import tr
 from .import_dialog import ArchiveWidget, set_project_archive
 from .task_dialog import TaskDialog
@@ -225,7 +226,7 @@ class StyleByUtilisationDialog(TaskDialog):
             "PERIOD_END": end.isoformat(),
             "BY_PERIOD": by_period,
             "METRIC": METRIC_KEYS.index(self.metric_combo.currentData()),
-            "OUTPUT": "TEMPORARY_OUTPUT",
+            "OUTPUT": new_layer_file("utilisation"),
         }
 
     def success_message(self, results):

@@ -6,7 +6,7 @@ from dataclasses import replace
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 from qgis.core import QgsDateTimeRange, QgsInterval, QgsProject, QgsTemporalNavigationObject, QgsUnitTypes
 
-from ..qgis_io.project import UTILISATION_PERIOD, add_to_plugin_group, set_shared_choice, shared_choice_changed
+from ..qgis_io.project import UTILISATION_PERIOD, add_to_plugin_group, discard_layer_file, new_layer_file, result_layer, set_shared_choice, shared_choice_changed
 from ..qgis_io.symbology import RendererSettings, style_by_utilisation
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
@@ -19,7 +19,7 @@ def add_utilisation_layer(results: dict, context, settings: RendererSettings, st
     ``navigation`` is the map canvas's temporal controller; with ``by_period``
     it is set to step through the archived periods one at a time.
     """
-    layer = context.takeResultLayer(results["OUTPUT"])
+    layer = result_layer(context, results["OUTPUT"])
     style_by_utilisation(layer, settings.metric, start, end, settings, temporal=by_period)
     layer.setCustomProperty(UTILISATION_PERIOD, f"{str(start)[:10]}/{str(end)[:10]}")
     add_to_plugin_group(layer)
@@ -122,18 +122,21 @@ class MapFollower(QObject):
 
         if self.run is not None:  # the latest choice wins
             self.run.cancel()
+        output = new_layer_file("utilisation")
         self.run = AlgorithmRun("evcharge:utilisation", {"ARCHIVE": project_archive(), "PERIOD_START": start, "PERIOD_END": end,
-                                                         "BY_PERIOD": False, "METRIC": 0, "OUTPUT": "TEMPORARY_OUTPUT"},
+                                                         "BY_PERIOD": False, "METRIC": 0, "OUTPUT": output},
                                 tr("Utilisation for the map"), self)
 
         def finished(successful, results, context, log, run=self.run):
             from .task_dialog import FAILED, SUCCEEDED, last_error
 
             if run is not self.run:
+                discard_layer_file(output)
                 return  # a newer choice replaced this run
             self.run = None
             run.deleteLater()
             if not successful:
+                discard_layer_file(output)
                 self.followed.emit(FAILED, tr("The map could not be restyled for the period: {reason}").format(reason=last_error(log)))
                 return
             add_utilisation_layer(results, context, settings, start, end, False, self.navigation)

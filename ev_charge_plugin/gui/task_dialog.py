@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
 from qgis.core import QgsSettings
 from qgis.gui import QgsFileWidget
 
+from ..qgis_io.project import discard_layer_file
 from ..qgis_io.sources import DATASTORE_PREFIX, DEMO_SOURCE
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
@@ -203,7 +204,8 @@ class TaskDialog(QDialog):
             self.status_label.setText(problem)
             return
         self.remember()
-        self.run = AlgorithmRun(self.ALGORITHM_ID, self.parameters(), self.description(), self)
+        self.run_parameters = self.parameters()
+        self.run = AlgorithmRun(self.ALGORITHM_ID, self.run_parameters, self.description(), self)
         self.run.progressChanged.connect(lambda value: self.progress_bar.setValue(int(value)))
         self.run.messageChanged.connect(self.status_label.setText)
         self.run.finished.connect(self._finished)
@@ -229,6 +231,9 @@ class TaskDialog(QDialog):
             self.progress_bar.setValue(100)
         else:
             outcome, message = FAILED, tr("{task} failed: {reason}").format(task=self.windowTitle(), reason=last_error(log))
+        if outcome != SUCCEEDED:
+            for value in self.run_parameters.values():
+                discard_layer_file(value)  # the layer file the run began, if any
         self.status_label.setText(message)
         self.finished_run.emit(outcome, results, context, message)
 

@@ -39,6 +39,7 @@ class PluginSettings:
     authcfg: str = ""    # QGIS auth config id holding the Datastore API key
     feeds: str = ""      # JSON list of {"url", "authcfg"}: read and write it through feed_list() / set_feed_list()
     refresh_minutes: int = 0  # live status refresh interval; 0 = only on demand
+    layer_folder: str = ""    # where loaded and computed layers are saved; empty means qgis_io.project.layer_folder's default
 
     @classmethod
     def load(cls) -> "PluginSettings":

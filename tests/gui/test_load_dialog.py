@@ -1,4 +1,6 @@
 """The load dialog under qtbot: real tasks, real files, a real local HTTP server."""
+from pathlib import Path
+
 import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.core import QgsCategorizedSymbolRenderer, QgsProject
@@ -6,6 +8,7 @@ from qgis.core import QgsCategorizedSymbolRenderer, QgsProject
 from ev_charge_plugin.gui.load_dialog import LoadChargePointsDialog
 from ev_charge_plugin.gui.task_dialog import CANCELLED, FAILED, SUCCEEDED
 from ev_charge_plugin.gui.load_results import add_load_results
+from ev_charge_plugin.qgis_io.project import layer_folder
 
 pytestmark = pytest.mark.qgis
 
@@ -59,6 +62,8 @@ def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path
     assert dialog.status_label.text() == message == "4 loaded, 1 rejected."
     assert dialog.progress_bar.value() == 100
     points, report = add_load_results(results, context)
+    # A file in the plugin's layer folder (the project is not saved: the one in the QGIS profile), not a memory layer.
+    assert points.providerType() == "ogr" and Path(points.source().split("|")[0]).parent == layer_folder()
     assert points.crs().authid() == "EPSG:27700"
     assert isinstance(points.renderer(), QgsCategorizedSymbolRenderer)
     assert points.renderer().classAttribute() == "speed_band"
@@ -69,7 +74,30 @@ def test_file_load_reports_counts_and_adds_styled_layers(qtbot, dialog, tmp_path
     assert {node.layer().id() for node in group.findLayers()} == {points.id(), report.id()}
 
 
+def saved_project(tmp_path) -> Path:
+    """Save the (empty) project in ``tmp_path``, so that the plugin's layers go beside it; their folder."""
+    assert QgsProject.instance().write(str(tmp_path / "borough.qgz"))
+    return tmp_path / "ev_charge_layers"
+
+
+def test_loaded_layer_is_kept_beside_the_saved_project_and_is_there_on_reopening(qtbot, dialog, tmp_path):
+    folder = saved_project(tmp_path)
+    choose_file(dialog, tmp_path)
+    outcome, results, context, _ = run_and_wait(qtbot, dialog)
+    assert outcome == SUCCEEDED
+    points, _ = add_load_results(results, context)
+    [kept] = folder.glob("*.gpkg")
+    assert kept.name.startswith("chargepoints_") and points.source().split("|")[0] == str(kept)
+    name = points.name()
+    assert QgsProject.instance().write()
+    QgsProject.instance().clear()
+    assert QgsProject.instance().read(str(tmp_path / "borough.qgz"))
+    [reopened] = QgsProject.instance().mapLayersByName(name)
+    assert sorted(feature["chargepoint_id"] for feature in reopened.getFeatures()) == ["A1", "A2", "A3", "A4"]
+
+
 def test_missing_file_fails_with_a_message_and_adds_nothing(qtbot, dialog, tmp_path):
+    folder = saved_project(tmp_path)
     dialog.source_chooser.file_radio.setChecked(True)
     dialog.source_chooser.file_widget.setFilePath(str(tmp_path / "missing.csv"))
     outcome, _, _, message = run_and_wait(qtbot, dialog)
@@ -78,6 +106,7 @@ def test_missing_file_fails_with_a_message_and_adds_nothing(qtbot, dialog, tmp_p
     assert message.startswith("Load charge points failed:")
     assert "missing.csv" in dialog.status_label.text()
     assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
+    assert not folder.exists() or list(folder.iterdir()) == []  # no layer file left behind
 
 
 def test_empty_dataset_asks_for_one(dialog):
@@ -88,7 +117,8 @@ def test_empty_dataset_asks_for_one(dialog):
     assert dialog.status_label.text() == "Choose a dataset or a file first."
 
 
-def test_cancel_stops_the_load(qtbot, dialog):
+def test_cancel_stops_the_load(qtbot, dialog, tmp_path):
+    folder = saved_project(tmp_path)
     dialog.source_chooser.demo_radio.setChecked(True)
     with qtbot.waitSignal(dialog.finished_run, timeout=120000) as blocker:
         dialog.run_button.click()
@@ -96,6 +126,7 @@ def test_cancel_stops_the_load(qtbot, dialog):
         qtbot.keyClick(dialog, Qt.Key_Escape)  # Escape cancels a running load
     assert blocker.args[0] == CANCELLED
     assert dialog.status_label.text() == "Cancelled: nothing was changed."
+    assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_datastore_load_through_qgis_network_stack(qtbot, dialog, httpserver, monkeypatch, tmp_path):

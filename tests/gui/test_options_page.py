@@ -33,10 +33,11 @@ def test_insecure_address_is_refused_and_nothing_saved(page):
 def test_settings_round_trip_and_key_goes_to_the_auth_database(page):
     page.url_edit.setText("https://datastore.example.org/")
     page.timeout_spin.setValue(45)
+    page.layer_folder_widget.setFilePath("/srv/gis/ev layers")
     page.key_edit.setText(SECRET)
     page.apply()
     saved = PluginSettings.load()
-    assert (saved.datastore_url, saved.timeout_seconds) == ("https://datastore.example.org", 45)
+    assert (saved.datastore_url, saved.timeout_seconds, saved.layer_folder) == ("https://datastore.example.org", 45, "/srv/gis/ev layers")
     assert saved.authcfg
     config = QgsAuthMethodConfig()
     assert QgsApplication.authManager().loadAuthenticationConfig(saved.authcfg, config, True)

@@ -1,4 +1,6 @@
 """The style by utilisation dialog under qtbot, on a real archive holding the demo's four quarters."""
+from pathlib import Path
+
 import pytest
 from qgis.PyQt.QtCore import Qt
 from qgis.core import QgsProject
@@ -101,6 +103,7 @@ def test_style_run_succeeds_and_remembers_the_classes(qtbot, make_dialog, archiv
         assert all('"charging_pct"' in rule.filterExpression() for rule in rules[:-1])
         assert "Charging %" in layer.name() and "Q3 2024" in layer.name()
         assert layer.featureCount() == 3468
+        assert layer.providerType() == "ogr" and Path(layer.source().split("|")[0]).name.startswith("utilisation_")
     finally:
         # Wrappers of the renderer's rules must not outlive it: clearing the project deletes them.
         layer = rules = None
