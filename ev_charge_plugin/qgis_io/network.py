@@ -7,7 +7,6 @@ from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 from ..core.errors import AccessDeniedError
 from ..core.i18n import tr
-from .main_thread import NotTakenUp, in_main_thread, run_in_main_thread, serving
 from ..core.transport import (
     Cancelled,
     Headers,
@@ -21,6 +20,7 @@ from ..core.transport import (
     timeout_error,
     truncated_error,
 )
+from .main_thread import NotTakenUp, in_main_thread, run_in_main_thread, serving
 
 Error = QNetworkReply.NetworkError
 # Errors that arrive after the status line: the connection broke while the body was coming.
