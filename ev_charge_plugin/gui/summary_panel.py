@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from qgis.core import QgsApplication, QgsCoordinateTransform, QgsMapLayerProxyModel, QgsProject, QgsTask
+from qgis.core import QgsApplication, QgsMapLayerProxyModel, QgsProject, QgsTask
 from qgis.gui import QgsFieldComboBox, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QObject, Qt, QVariant, pyqtSignal
 from qgis.PyQt.QtWidgets import (
@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..qgis_io.project import SCOPE, set_shared_choice, shared_choice, shared_choice_changed
-from ..qgis_io.layers import attribute_value
+from ..qgis_io.layers import attribute_value, parents_of
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
 from .charts import BarChart, Histogram, StackedBarChart, TrendChart, chart_box
@@ -132,24 +132,6 @@ def figures_from_layers(layers: dict, total: str, name_field: str) -> AreaFigure
                               attribute_value(feature["share_of_sessions_pct"])))
     return AreaFigures(names, fields, json.loads(total), fids[order], np.array(columns[1], dtype="int64")[order],
                        point_metrics, trends, operators)
-
-
-def parents_of(children_layer, parents_layer) -> list:
-    """For each child area (ward), in layer order, the position of the parent area (borough) holding its inside point, or -1."""
-    transform = QgsCoordinateTransform(children_layer.crs(), parents_layer.crs(), QgsProject.instance())
-    parents = [feature.geometry() for feature in parents_layer.getFeatures()]
-    boxes = [geometry.boundingBox() for geometry in parents]
-    result = []
-    for feature in children_layer.getFeatures():
-        point = feature.geometry().pointOnSurface()
-        if point.isNull():
-            result.append(-1)
-            continue
-        point.transform(transform)
-        at = point.asPoint()
-        result.append(next((index for index, (box, geometry) in enumerate(zip(boxes, parents))
-                            if box.contains(at) and geometry.contains(point)), -1))
-    return result
 
 
 class SummaryPanel(QObject):

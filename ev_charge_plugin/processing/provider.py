@@ -4,6 +4,7 @@ from qgis.core import QgsProcessingProvider
 
 from ..toolbelt.metadata import icon_path, plugin_version
 from .area_summary import AreaSummaryAlgorithm
+from .committee_report import CommitteeReportAlgorithm
 from .demo_data import DemoDataAlgorithm
 from .import_dft_stats import ImportDftStatsAlgorithm
 from .import_usage import ImportUsageAlgorithm
@@ -48,5 +49,6 @@ class EvChargeProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):
         for algorithm in (LoadChargePointsAlgorithm(), ImportUsageAlgorithm(), UtilisationAlgorithm(), NearestAlgorithm(), RefreshStatusAlgorithm(), ReliabilitySummaryAlgorithm(),
-                          AreaSummaryAlgorithm(), DemoDataAlgorithm(), ImportDftStatsAlgorithm(), ScoreCandidatesAlgorithm(), SelectSitesAlgorithm()):
+                          AreaSummaryAlgorithm(), DemoDataAlgorithm(), ImportDftStatsAlgorithm(), ScoreCandidatesAlgorithm(), SelectSitesAlgorithm(),
+                          CommitteeReportAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -10,12 +10,14 @@ import pandas as pd
 from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
     QgsCoordinateTransformContext,
     QgsFeature,
     QgsField,
     QgsFields,
     QgsGeometry,
     QgsLayerMetadata,
+    QgsProject,
     QgsVectorFileWriter,
     QgsVectorLayer,
     QgsWkbTypes,
@@ -249,3 +251,21 @@ def write_csv(layer: QgsVectorLayer, path) -> str:
 
 def crs(epsg: int) -> QgsCoordinateReferenceSystem:
     return QgsCoordinateReferenceSystem(f"EPSG:{epsg}")
+
+
+def parents_of(children_layer, parents_layer) -> list:
+    """For each child area (ward), in layer order, the position of the parent area (borough) holding its inside point, or -1."""
+    transform = QgsCoordinateTransform(children_layer.crs(), parents_layer.crs(), QgsProject.instance())
+    parents = [feature.geometry() for feature in parents_layer.getFeatures()]
+    boxes = [geometry.boundingBox() for geometry in parents]
+    result = []
+    for feature in children_layer.getFeatures():
+        point = feature.geometry().pointOnSurface()
+        if point.isNull():
+            result.append(-1)
+            continue
+        point.transform(transform)
+        at = point.asPoint()
+        result.append(next((index for index, (box, geometry) in enumerate(zip(boxes, parents))
+                            if box.contains(at) and geometry.contains(point)), -1))
+    return result

@@ -37,5 +37,5 @@ def test_loading_the_provider_as_qgis_does_at_start_up_imports_no_data_stack():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                             env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(ROOT / "build")})
     counts, heavy = result.stdout.strip().splitlines()[-2:]
-    assert counts == "11 True"  # every algorithm loaded, and the main thread serves tasks' requests
+    assert counts == "12 True"  # every algorithm loaded, and the main thread serves tasks' requests
     assert heavy == "[]"

@@ -1,0 +1,220 @@
+"""evcharge:committeereport on the demo data: real layouts, real PDFs, read back with poppler's tools."""
+import json
+import subprocess
+import unicodedata
+
+import pytest
+from qgis.PyQt.QtGui import QColor, QImage
+from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProcessingException, QgsProcessingFeedback, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QVariant
+
+from ev_charge_plugin.report import templates
+from demo_data import demo_layers
+
+pytestmark = pytest.mark.qgis
+
+Q3 = {"PERIOD_START": "2024-07-01", "PERIOD_END": "2024-10-01"}
+TITLE = "Kerbside charging review"
+
+
+def pdf_pages(path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def page_text(path, page: int) -> str:
+    text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    return unicodedata.normalize("NFKC", text)  # Qt sets "fi" as one ligature glyph, as in "Enﬁeld"
+
+
+@pytest.fixture(scope="module")
+def project_folder(qgis_app, tmp_path_factory):
+    """A saved project, so the report's layers go beside it; cleared afterwards."""
+    folder = tmp_path_factory.mktemp("committee")
+    QgsProject.instance().clear()
+    assert QgsProject.instance().write(str(folder / "committee.qgz"))
+    yield folder
+    QgsProject.instance().clear()
+
+
+@pytest.fixture(scope="module")
+def layers(demo_files):
+    gpkg, archive = demo_files
+    found = demo_layers(gpkg, "charge_points", "boroughs", "wards")
+    found["archive"] = str(archive)
+    yield found
+    found.clear()  # release the layers here, while QGIS is sure to be up
+
+
+def report(layers, output, **extra) -> dict:
+    import processing
+
+    parameters = {"CHARGEPOINTS": layers["charge_points"], "AREAS": layers["boroughs"], "WARDS": layers["wards"],
+                  "ARCHIVE": layers["archive"], "TITLE": TITLE, "ORGANISATION": "London Borough of Camden",
+                  "OUTPUT": str(output), **Q3, **extra}
+    return processing.run("evcharge:committeereport", parameters, feedback=QgsProcessingFeedback())
+
+
+@pytest.fixture(scope="module")
+def atlas(layers, project_folder):
+    output = project_folder / "committee_report.pdf"
+    return report(layers, output), output
+
+
+@pytest.fixture(scope="module")
+def summary(layers, project_folder):
+    """The area summary's own figures for Q3 2024, by borough, and for all boroughs."""
+    import processing
+
+    result = processing.run("evcharge:areasummary", {"POINTS": layers["charge_points"], "AREAS": layers["boroughs"], "ARCHIVE": layers["archive"],
+                                                     "OUTPUT": "TEMPORARY_OUTPUT", **Q3})
+    rows = {feature["name"]: {name: feature[name] for name in feature.fields().names()} for feature in result["OUTPUT"].getFeatures()}
+    return rows, json.loads(result["TOTAL"])
+
+
+def test_the_templates_load_with_every_item_on_their_paper(qgis_app):
+    for paper, width in (("A4", 297), ("A3", 420)):
+        for orientation in templates.ORIENTATIONS:
+            layout = templates.load_layout(QgsProject.instance(), paper, orientation)
+            size = layout.pageCollection().page(0).pageSize()
+            assert round(max(size.width(), size.height())) == width
+            assert (size.width() > size.height()) == (orientation == "landscape")
+            assert all(layout.itemById(item_id) is not None for item_id in templates.ITEM_IDS)
+
+
+def test_the_atlas_has_a_page_per_borough_with_its_name_and_the_area_summarys_figures(atlas, summary):
+    result, output = atlas
+    rows, total = summary
+    assert result["PAGES"] == pdf_pages(output) == 33
+    seen = []
+    for page in range(1, 34):
+        text = page_text(output, page)
+        title = next(line for line in text.splitlines() if line.startswith(f"{TITLE}: "))
+        name = title.split(": ", 1)[1].strip()
+        seen.append(name)
+        row = rows[name]
+        # Formatted here, not by the plugin's own formatter, so that a wrong figure cannot hide behind it.
+        for expected in (f"{row['chargepoints']:,}", f"{row['rapid_count'] + row['ultra_rapid_count']:,}", f"{row['occupancy_pct']:.1f}%",
+                         f"{row['sessions']:,.0f}", f"{row['energy_kwh']:,.0f}", f"{row['occupancy_change_pp']:+.1f} points",
+                         f"{total['chargepoints']:,}", f"{total['occupancy_pct']:.1f}%", f"{total['sessions']:,.0f}"):
+            assert expected in text, (name, expected)
+    assert seen == sorted(rows)  # every borough once, in name order
+
+
+def test_page_one_has_the_title_period_metric_and_attribution(atlas):
+    text = page_text(atlas[1], 1)
+    assert f"{TITLE}: Barking and Dagenham" in text
+    assert "Q3 2024" in text and "Occupancy %" in text and "hours a vehicle was plugged in" in text
+    assert "London Borough of Camden" in text
+    assert "Contains Ordnance Survey data © Crown copyright and database right" in text
+    assert "SYNTHETIC DEMO DATA" in text
+
+
+def test_the_pdf_embeds_its_fonts(atlas):
+    fonts = subprocess.run(["pdffonts", str(atlas[1])], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts)  # the "emb" column
+
+
+def test_the_layout_and_its_layers_stay_in_the_project(atlas):
+    result, _ = atlas
+    layout = QgsProject.instance().layoutManager().layoutByName(result["LAYOUT_NAME"])
+    assert layout is not None and layout.atlas().enabled() and layout.atlas().count() == 33
+    assert result["LAYOUT_NAME"] == f"{TITLE}: all boroughs, Q3 2024"
+    group = QgsProject.instance().layerTreeRoot().findGroup("EV Charge Points").findGroup(result["LAYOUT_NAME"])
+    names = {node.layer().name() for node in group.findLayers()}
+    assert {"Boroughs", "Wards", "Charge points: Occupancy %, Q3 2024", "Key figures"} <= names
+    assert all(node.layer().providerType() == "ogr" for node in group.findLayers())
+
+
+def test_rendered_pages_have_a_coloured_map_and_a_legend_naming_the_metric(atlas, tmp_path):
+    output = atlas[1]
+    subprocess.run(["pdftoppm", "-f", "3", "-l", "3", "-r", "50", "-png", str(output), str(tmp_path / "page")], check=True)
+    [png] = tmp_path.glob("page*.png")
+    image = QImage(str(png))
+    layout = templates.load_layout(QgsProject.instance(), "A4", "landscape")
+    box = layout.itemById(templates.MAP)
+    per_mm = image.width() / 297.0
+    x0, y0 = int(box.positionWithUnits().x() * per_mm), int(box.positionWithUnits().y() * per_mm)
+    width, height = int(box.sizeWithUnits().width() * per_mm), int(box.sizeWithUnits().height() * per_mm)
+    coloured = 0
+    for x in range(x0, x0 + width, 2):
+        for y in range(y0, y0 + height, 2):
+            colour = QColor(image.pixel(x, y))
+            coloured += colour.saturation() > 80 and colour.value() > 60
+    assert coloured > 150  # the charge points, coloured by class
+    assert "Occupancy %, Q3 2024" in page_text(output, 3)  # the legend's title
+
+
+def test_one_borough_makes_one_page(layers, project_folder):
+    output = project_folder / "camden.pdf"
+    result = report(layers, output, AREA="Camden", LAYOUT=1)  # A4 portrait
+    assert result["PAGES"] == pdf_pages(output) == 1
+    assert f"{TITLE}: Camden" in page_text(output, 1)
+    assert result["LAYOUT_NAME"] == f"{TITLE}: Camden, Q3 2024"
+
+
+def _candidates(wards) -> QgsVectorLayer:
+    """Four candidate sites, at the inside point of four of Camden's wards, named out of alphabetical order."""
+    layer = QgsVectorLayer("Point?crs=EPSG:27700", "candidates", "memory")
+    layer.dataProvider().addAttributes([QgsField("name", QVariant.String)])
+    layer.updateFields()
+    camden = [feature for feature in wards.getFeatures() if feature["borough"] == "Camden"][:4]
+    features = []
+    for number, ward in enumerate(camden):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry(ward.geometry().pointOnSurface()))
+        feature["name"] = f"{'ZYXW'[number]} {ward['name']} car park"
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_chosen_sites_are_listed_in_rank_order(layers, project_folder):
+    import processing
+
+    chosen = processing.run("evcharge:selectsites", {"CANDIDATES": _candidates(layers["wards"]), "DEMAND": layers["wards"],
+                                                     "DEMAND_FIELD": "households_no_offstreet", "COUNT": 3, "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+    ranked = [feature["name"] for feature in sorted(chosen.getFeatures(), key=lambda feature: feature["order"])]
+    assert len(ranked) == 3
+    output = project_folder / "camden_sites.pdf"
+    report(layers, output, AREA="Camden", SITES=chosen)
+    text = page_text(output, 1)
+    positions = [text.find(name) for name in ranked]
+    assert all(position >= 0 for position in positions) and positions == sorted(positions), (ranked, positions)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"PERIOD_START": "2031-01-01", "PERIOD_END": "2031-04-01"}, "Nothing to print: the history archive holds no usage"),
+    ({"AREA": "Camdn"}, "no area called 'Camdn' (field name). Did you mean Camden?"),
+])
+def test_bad_input_says_why_and_leaves_no_pdf(layers, project_folder, extra, message):
+    output = project_folder / "bad" / "report.pdf"
+    output.parent.mkdir(exist_ok=True)
+    before = set((project_folder / "ev_charge_layers").iterdir())
+    with pytest.raises(QgsProcessingException) as raised:
+        report(layers, output, **extra)
+    assert message in str(raised.value)
+    assert list(output.parent.iterdir()) == []
+    assert set((project_folder / "ev_charge_layers").iterdir()) == before  # the run's folder went too
+
+
+def test_an_unwritable_output_is_refused_before_any_work(layers, project_folder, tmp_path):
+    (tmp_path / "a file").write_text("")
+    for output in (tmp_path / "no such folder" / "report.pdf", tmp_path / "a file" / "report.pdf", "/proc/report.pdf"):
+        with pytest.raises(QgsProcessingException) as raised:
+            report(layers, output)
+        assert "Cannot write the PDF to" in str(raised.value)
+
+
+def test_a_cancelled_export_leaves_no_pdf(layers, project_folder):
+    import processing
+
+    output = project_folder / "cancelled.pdf"
+    feedback = QgsProcessingFeedback()
+    feedback.progressChanged.connect(lambda value: value > 30 and feedback.cancel())
+    result = processing.run("evcharge:committeereport", {
+        "CHARGEPOINTS": layers["charge_points"], "AREAS": layers["boroughs"], "ARCHIVE": layers["archive"], "OUTPUT": str(output), **Q3},
+        feedback=feedback)
+    assert result == {} or "PAGES" not in result
+    assert not output.exists() and not list(project_folder.glob(".cancelled.pdf*"))
