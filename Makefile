@@ -70,6 +70,7 @@ bench: setup
 	$(HEADLESS) $(PYTHON) bench/bench_areas.py
 	$(HEADLESS) $(PYTHON) bench/bench_dock.py
 	$(HEADLESS) $(PYTHON) bench/bench_siting.py
+	$(HEADLESS) $(PYTHON) bench/bench_report.py
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,7 @@ everything to the given folder.
 """
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def borough_chart(summary, total: dict, path: Path):
 def main(out: Path) -> int:
     import processing
     from qgis.PyQt.QtGui import QColor
-    from qgis.core import QgsVectorLayer
+    from qgis.core import QgsProject, QgsVectorLayer
 
     from ev_charge_plugin.core.utilisation import metrics
     from ev_charge_plugin.qgis_io.symbology import RendererSettings, apply_chargepoint_style, style_by_utilisation
@@ -93,6 +94,18 @@ def main(out: Path) -> int:
     })
     chart = borough_chart(QgsVectorLayer(by_borough["OUTPUT"], "boroughs", "ogr"), json.loads(by_borough["TOTAL"]),
                           out / "chart_boroughs_occupancy_q3_2024.png")
+
+    # The committee report, as an officer would print it: the atlas of every borough, and Camden's page alone.
+    # Its layout and layers go into a project saved beside the rest, to open in QGIS and adjust by hand.
+    project = QgsProject.instance()
+    project.setFileName(str(out / "demo_project.qgz"))
+    shutil.rmtree(out / "ev_charge_layers", ignore_errors=True)  # the previous run's report layers
+    committee = {"CHARGEPOINTS": load["OUTPUT"], "AREAS": f"{gpkg}|layername=boroughs", "WARDS": f"{gpkg}|layername=wards",
+                 "ARCHIVE": str(archive), "PERIOD_START": quarter[0], "PERIOD_END": quarter[1],
+                 "TITLE": "Public charge points", "ORGANISATION": "Demo Borough Council (synthetic data)"}
+    atlas = processing.run("evcharge:committeereport", {**committee, "OUTPUT": str(out / "committee_report.pdf")})
+    camden = processing.run("evcharge:committeereport", {**committee, "AREA": "Camden", "OUTPUT": str(out / "committee_report_camden.pdf")})
+    project.write()
 
     points = QgsVectorLayer(load["OUTPUT"], "charge points", "ogr")
     boroughs = QgsVectorLayer(f"{gpkg}|layername=boroughs", "boroughs", "ogr")
@@ -133,11 +146,15 @@ def main(out: Path) -> int:
     ranked = sorted(chart.values().items(), key=lambda item: -item[1])
     print(f"  by borough:    busiest {ranked[0][0]} {ranked[0][1]:.1f}%, quietest {ranked[-1][0]} {ranked[-1][1]:.1f}% "
           f"(London {chart.reference:.1f}%; {int(by_borough['OUTSIDE']):,} charge points outside every borough)")
+    print(f"  committee:     {int(atlas['PAGES'])} pages, one per borough; Camden alone {int(camden['PAGES'])} page "
+          f"(layouts '{atlas['LAYOUT_NAME']}' and '{camden['LAYOUT_NAME']}' in demo_project.qgz)")
     for name in ("demo.gpkg", "demo_chargepoints.csv", "demo_usage_return.csv", "charge_points.gpkg", "data_quality_report.csv",
                  "history.gpkg", "import_report.csv", "utilisation_q3_2024.gpkg", "boroughs_q3_2024.gpkg", "map.png",
-                 "map_occupancy_q3_2024.png", "chart_boroughs_occupancy_q3_2024.png"):
+                 "map_occupancy_q3_2024.png", "chart_boroughs_occupancy_q3_2024.png", "committee_report.pdf",
+                 "committee_report_camden.pdf", "demo_project.qgz"):
         print(f"  wrote {out / name}")
     del points, boroughs, report, used
+    project.clear()
     return 0
 
 

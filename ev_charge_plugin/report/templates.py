@@ -73,7 +73,7 @@ def _boxes(width: float, height: float, landscape: bool) -> dict:
     margin = 10.0
     inner = width - 2 * margin
     top = 30.0  # below the title block
-    sources_height = 12.0
+    sources_height = 12.0 if landscape else 16.0  # three lines, or four where the page is narrow
     bottom = height - margin - sources_height
     boxes = {
         DATE: (margin, 4.0, inner, 5.0),

@@ -146,12 +146,15 @@ def test_rendered_pages_have_a_coloured_map_and_a_legend_naming_the_metric(atlas
     assert "Occupancy %, Q3 2024" in page_text(output, 3)  # the legend's title
 
 
-def test_one_borough_makes_one_page(layers, project_folder):
+def test_one_borough_makes_one_page_and_a_png(layers, project_folder):
     output = project_folder / "camden.pdf"
-    result = report(layers, output, AREA="Camden", LAYOUT=1)  # A4 portrait
+    result = report(layers, output, AREA="Camden", LAYOUT=1, PNG_FOLDER=str(project_folder / "pngs"))  # A4 portrait
     assert result["PAGES"] == pdf_pages(output) == 1
     assert f"{TITLE}: Camden" in page_text(output, 1)
     assert result["LAYOUT_NAME"] == f"{TITLE}: Camden, Q3 2024"
+    [png] = (project_folder / "pngs").iterdir()
+    image = QImage(str(png))
+    assert png.name == "committee_Camden.png" and (image.width(), image.height()) == (1240, 1753)  # A4 portrait (210 x 297 mm) at 150 dpi
 
 
 def _candidates(wards) -> QgsVectorLayer:
