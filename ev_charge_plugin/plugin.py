@@ -2,7 +2,7 @@
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator, QUrl
 from qgis.PyQt.QtGui import QDesktopServices, QIcon
 from qgis.PyQt.QtWidgets import QAction, QMenu, QPushButton
-from qgis.core import Qgis, QgsApplication, QgsSettings
+from qgis.core import Qgis, QgsApplication, QgsProject, QgsSettings
 
 from .core import i18n
 from .toolbelt.i18n import tr
@@ -23,6 +23,7 @@ class EvChargePlugin:
         self.load_dialog = None
         self.import_dialog = None
         self.style_dialog = None
+        self.report_dialog = None
         self.dock = None
         self.nearest_action = None
         self.draw_action = None
@@ -72,6 +73,9 @@ class EvChargePlugin:
                          tr("Rank candidate sites by the demand they reach, the demand already served and nearby pressure"))
         self._add_action("choose_sites.svg", tr("Choose best sites..."), self.choose_sites,
                          tr("Pick the sites (k of them, or within a budget) that together cover the most unserved demand"))
+        self.menu.addSeparator()
+        self._add_action("committee_report.svg", tr("Committee report..."), self.show_report_dialog,
+                         tr("Print a borough's page, or an atlas of every borough, with map, key figures and charts, to PDF"), toolbar=True)
         self.menu.addSeparator()
         self.nearest_action = self._add_action("nearest.svg", tr("Nearest charge points"), self.pick_nearest,
                                                tr("Click a place on the map to list its nearest charge points"), toolbar=True)
@@ -126,11 +130,11 @@ class EvChargePlugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
-        for dialog in (self.load_dialog, self.import_dialog, self.style_dialog):
+        for dialog in (self.load_dialog, self.import_dialog, self.style_dialog, self.report_dialog):
             if dialog is not None:
                 dialog.cancel()
                 dialog.deleteLater()
-        self.load_dialog = self.import_dialog = self.style_dialog = None
+        self.load_dialog = self.import_dialog = self.style_dialog = self.report_dialog = None
         for action in self.actions:
             self.iface.removeToolBarIcon(action)
             action.deleteLater()
@@ -188,6 +192,27 @@ class EvChargePlugin:
             self.style_dialog.archive_widget.setFilePath(project_archive())
             self.style_dialog.load_periods()
         self._show(self.style_dialog)
+
+    def show_report_dialog(self):
+        from .gui.report_dialog import CommitteeReportDialog
+
+        if self.report_dialog is None:
+            self.report_dialog = CommitteeReportDialog(self.iface.mainWindow())
+            self.report_dialog.finished_run.connect(self.on_reported)
+        else:
+            # Layers, the archive and the map's period may have changed since it was last open.
+            self.report_dialog.refresh()
+        self._show(self.report_dialog)
+
+    def on_reported(self, outcome, results, message):
+        from .gui.task_dialog import SUCCEEDED
+
+        if outcome != SUCCEEDED:
+            return  # the dialog shows why
+        layout = QgsProject.instance().layoutManager().layoutByName(results["LAYOUT_NAME"])
+        self._push_with_buttons(message, Qgis.Success, (
+            (tr("Open PDF"), self.report_dialog.open_pdf),
+            (tr("Open layout"), lambda: layout is not None and self.iface.openLayoutDesigner(layout))))
 
     def _report_failure(self, outcome, message) -> bool:
         """Show a failed run's message; True when the run succeeded."""

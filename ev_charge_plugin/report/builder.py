@@ -178,10 +178,18 @@ class CommitteeReport:
         return Built(pages, layout_name, period, folder)
 
     def _run(self, algorithm_id, parameters, context, feedback) -> dict:
+        """A child algorithm's results; a Cancel during it stops the report (what the child made of it does not matter)."""
         import processing
+        from qgis.core import QgsProcessingException
 
-        return processing.run(algorithm_id, {key: value for key, value in parameters.items() if value is not None},
-                              context=context, feedback=feedback, is_child_algorithm=True)
+        try:
+            results = processing.run(algorithm_id, {key: value for key, value in parameters.items() if value is not None},
+                                     context=context, feedback=feedback, is_child_algorithm=True)
+        except QgsProcessingException:
+            self._check_cancelled(feedback)
+            raise
+        self._check_cancelled(feedback)
+        return results
 
     @staticmethod
     def _date(value):

@@ -9,7 +9,7 @@ import time
 import traceback
 
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
-from qgis.PyQt.QtWidgets import QAction, QApplication, QDockWidget, QPushButton, QToolBar
+from qgis.PyQt.QtWidgets import QAction, QApplication, QDockWidget, QLabel, QPushButton, QToolBar
 from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsVectorLayer
 from qgis.utils import iface, loadPlugin, plugins, startPlugin, unloadPlugin
 
@@ -219,6 +219,32 @@ try:
         canvas.waitWhileRendering()
         QApplication.processEvents()
         iface.mainWindow().grab().save(os.path.join(shots, "qgis_sites.png"))
+
+    # The committee report for Camden, from the menu, with the chosen sites, printed to PDF.
+    report_action = next(a for a in iface.mainWindow().findChildren(QAction) if a.objectName() == "EvChargeCommitteeReport")
+    report_action.trigger()
+    flush()
+    reporter = plugins[PLUGIN].report_dialog
+    reporter.points_combo.setLayer(panel.layer_combo.currentLayer())
+    reporter.areas_combo.setLayer(boroughs)
+    reporter.wards_combo.setLayer(wards)
+    reporter.borough_combo.setCurrentIndex(reporter.borough_combo.findData("Camden"))
+    reporter.organisation_edit.setText("London Borough of Camden")
+    pdf = os.path.join(os.path.dirname(OUT), "camden.pdf")
+    reporter.output_widget.setFilePath(pdf)
+    reported = []
+    reporter.finished_run.connect(lambda outcome, results, message: reported.append((outcome, message)))
+    QTest.mouseClick(reporter.run_button, Qt.LeftButton)  # runs in the main thread; returns when printed
+    flush()
+    seen["report"] = {"visible": reporter.isVisible(), "reported": reported, "pdf": os.path.exists(pdf),
+                      "layouts": [layout.name() for layout in QgsProject.instance().layoutManager().printLayouts()],
+                      "bar": [widget.text() for widget in iface.messageBar().findChildren(QLabel)][-3:]}
+    if shots:
+        import subprocess
+
+        reporter.grab().save(os.path.join(shots, "report_dialog.png"))
+        subprocess.run(["pdftoppm", "-r", "90", "-png", "-singlefile", pdf, os.path.join(shots, "committee_camden")], check=True)
+    reporter.close()
 
     unloadPlugin(PLUGIN)
     flush()

@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from qgis_profile import enable  # noqa: E402
 
 EXPECTED_MENU = ["Load charge points...", "Import usage...", "Style by utilisation...", "Show panel", "Draw candidate sites",
-                 "Score candidates...", "Choose best sites...", "Nearest charge points", "Refresh live status", "Settings...", "Help"]
+                 "Score candidates...", "Choose best sites...", "Committee report...", "Nearest charge points", "Refresh live status", "Settings...", "Help"]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,13 @@ def test_dock_charts_summarise_the_period_and_drill_down_on_a_click(desktop):
     assert charts["summaries"] and charts["summaries"][-1][0] == "succeeded", charts["summaries"]
     assert charts["boroughs"] == 33 and charts["wards"] > 5 and "Camden" in charts["breadcrumb"]
     assert charts["selected"] > 0 and charts["tab"] == "Area"
+
+
+def test_committee_report_from_the_menu_prints_the_borough_and_keeps_its_layout(desktop):
+    report = desktop["report"]
+    assert report["reported"] and report["reported"][0][0] == "succeeded", report["reported"]
+    assert report["pdf"] and report["reported"][0][1].startswith("1 page(s) written to")
+    assert any(name.endswith(": Camden, Q3 2024") for name in report["layouts"]), report["layouts"]
 
 
 def test_candidate_sites_drawn_on_the_map_are_scored_and_explained(desktop):
