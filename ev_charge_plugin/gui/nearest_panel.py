@@ -36,6 +36,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
+from .layer_combos import on_layer_change
 
 ALGORITHM_ID = "evcharge:nearest"
 RESULT_COLUMNS = (("rank", "#"), ("distance_m", "Distance (m)"), ("name", "Name"), ("operator", "Operator"),
@@ -87,7 +88,7 @@ class NearestPanel(QWidget):
         self.layer_combo = QgsMapLayerComboBox()
         self.layer_combo.setFilters(QgsMapLayerProxyModel.PointLayer)
         self.layer_combo.setToolTip(tr("The charge points to search: a loaded charge point layer or a live-status layer."))
-        self.layer_combo.layerChanged.connect(self._update_names)
+        on_layer_change(self.layer_combo, lambda _: self._update_names())
         self.count_spin = QSpinBox()
         self.count_spin.setRange(1, 50)
         self.count_spin.setValue(5)

@@ -17,6 +17,7 @@ from ..qgis_io.layers import attribute_value
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
 from .charts import TrendChart, chart_box
+from .layer_combos import on_layer_change
 
 ALGORITHM_ID = "evcharge:importdftstats"
 # Marks the table layers this view made (and their metadata says where they came from).
@@ -53,7 +54,7 @@ class OfficialStatsView(QWidget):
         layout.addWidget(chart_box(self.chart, "official_statistics", self.table_combo, self.speed_combo, self.import_button), 1)
         layout.addWidget(self.status)
         self.import_button.clicked.connect(self.choose_file)
-        self.table_combo.layerChanged.connect(lambda _: self.draw())
+        on_layer_change(self.table_combo, lambda _: self.draw())
         self.speed_combo.activated.connect(lambda _: self.draw())
 
     def choose_file(self):

@@ -6,6 +6,7 @@ from qgis.PyQt.QtWidgets import QAbstractItemView, QFormLayout, QLabel, QPushBut
 
 from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
+from .layer_combos import on_layer_change
 
 ALGORITHM_ID = "evcharge:reliabilitysummary"
 COLUMNS = (("by", "By"), ("name", "Name"), ("charge_points", "Charge points"), ("reliability_pct", "Reliability %"),
@@ -28,7 +29,7 @@ class ReliabilityPanel(QWidget):
         self.areas_combo.setAllowEmptyLayer(True)
         self.areas_combo.setLayer(None)
         self.field_combo = QgsFieldComboBox()
-        self.areas_combo.layerChanged.connect(self._areas_changed)
+        on_layer_change(self.areas_combo, self._areas_changed)
         self.run_button = QPushButton(tr("&Summarise"))
         self.run_button.clicked.connect(self.summarise)
         self.table = QTableWidget(0, len(COLUMNS))

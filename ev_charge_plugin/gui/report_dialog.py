@@ -7,8 +7,7 @@ while it runs, and the rest of the dialog locked until it ends.
 """
 from pathlib import Path
 
-from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QCoreApplication, QTimer, QUrl, pyqtSignal, pyqtSlot
+from qgis.PyQt.QtCore import QCoreApplication, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -28,6 +27,7 @@ from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
 from .import_dialog import ArchiveWidget, set_project_archive
 from .task_dialog import CANCELLED, FAILED, SUCCEEDED
+from .layer_combos import on_layer_change
 
 ALGORITHM_ID = "evcharge:committeereport"
 ALL_BOROUGHS = None  # the borough choice meaning an atlas of every borough
@@ -35,13 +35,17 @@ ORGANISATION_KEY = f"{SETTINGS_GROUP}/report_organisation"
 
 
 class _Feedback(QgsProcessingFeedback):
-    """Keeps the dialog alive while the report runs in the main thread: each step lets Qt handle the Cancel click."""
+    """Keeps the dialog alive while the report runs in the main thread: each step lets Qt handle the Cancel click.
+
+    Progress set from C++ (the layout exporter) does not call a Python override,
+    so the events are handled on the progress signal.
+    """
 
     progressTextChanged = pyqtSignal(str)
 
-    def setProgress(self, progress):
-        super().setProgress(progress)
-        QCoreApplication.processEvents()
+    def __init__(self):
+        super().__init__()
+        self.progressChanged.connect(lambda _: QCoreApplication.processEvents())
 
     def setProgressText(self, text):
         super().setProgressText(text)
@@ -132,11 +136,8 @@ class CommitteeReportDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(self.buttons)
 
-        # A combo reports a change while the project is still removing layers (closing a project), and the
-        # layer it passes may be gone: the slot takes no argument (PyQt wrapping that layer crashed QGIS)
-        # and reads the combos once the change is over.
-        self.areas_combo.layerChanged.connect(self._layer_chosen)
-        self.wards_combo.layerChanged.connect(self._layer_chosen)
+        on_layer_change(self.areas_combo, lambda _: self._layers_changed())
+        on_layer_change(self.wards_combo, lambda _: self._layers_changed())
         self.name_combo.fieldChanged.connect(self._load_boroughs)
         self.archive_widget.fileChanged.connect(self.load_periods)
         self.metric_combo.currentIndexChanged.connect(self._show_definition)
@@ -176,13 +177,7 @@ class CommitteeReportDialog(QDialog):
                 combo.setLayer(match)
         self._layers_changed()
 
-    @pyqtSlot()
-    def _layer_chosen(self) -> None:
-        QTimer.singleShot(0, self._layers_changed)
-
     def _layers_changed(self) -> None:
-        if sip.isdeleted(self):
-            return  # closed in the meantime
         if self.areas_combo.currentLayer() is not self.name_combo.layer():
             _name_field(self.name_combo, self.areas_combo.currentLayer())
             self._load_boroughs()

@@ -24,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
 from ..qgis_io.layers import attribute_value
 from ..toolbelt.i18n import tr
 from .charts import BarChart, chart_box
+from .layer_combos import on_layer_change
 
 SCORE_ALGORITHM, SELECT_ALGORITHM = "evcharge:scorecandidates", "evcharge:selectsites"
 PART_LABELS = (("new_demand", "New demand within reach"), ("served_demand", "Demand already served"),
@@ -107,8 +108,8 @@ class SitesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
-        self.scores_combo.layerChanged.connect(self._scores_changed)
-        self.chosen_combo.layerChanged.connect(self._fill_chosen)
+        on_layer_change(self.scores_combo, self._scores_changed)
+        on_layer_change(self.chosen_combo, self._fill_chosen)
         self.scores_table.itemSelectionChanged.connect(self._row_chosen)
         self.chosen_table.itemSelectionChanged.connect(self._chosen_row)
         QgsProject.instance().layersAdded.connect(self._layers_added)

@@ -34,6 +34,7 @@ from ..toolbelt.i18n import tr
 from ..toolbelt.tasks import AlgorithmRun
 from .charts import BarChart, Histogram, StackedBarChart, TrendChart, chart_box
 from .official_stats import OfficialStatsView
+from .layer_combos import at_layer_change, on_layer_change
 
 ALGORITHM_ID = "evcharge:areasummary"
 ALL_PERIODS = "all"
@@ -232,11 +233,11 @@ class SummaryPanel(QObject):
                      (self.operators_tab, tr("Operators"))]
         self.tab_widget = None
 
-        self.areas_combo.layerChanged.connect(lambda layer: self._fill_name_field(self.areas_field, layer))
-        self.wards_combo.layerChanged.connect(lambda layer: self._fill_name_field(self.wards_field, layer))
-        self.points_combo.layerChanged.connect(self._link_selection)
+        on_layer_change(self.areas_combo, lambda layer: self._fill_name_field(self.areas_field, layer))
+        on_layer_change(self.wards_combo, lambda layer: self._fill_name_field(self.wards_field, layer))
+        on_layer_change(self.points_combo, self._link_selection)
         for combo in (self.points_combo, self.areas_combo, self.wards_combo):
-            combo.layerChanged.connect(self._layers_changed)
+            at_layer_change(combo, self._layers_changed)
         # Settings are saved on a user's choices only: layers also change while a project loads.
         for combo in (self.points_combo, self.areas_combo, self.wards_combo, self.areas_field, self.wards_field, self.official.table_combo):
             combo.activated.connect(self.save_settings)

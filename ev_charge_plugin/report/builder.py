@@ -20,6 +20,7 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsField,
     QgsFillSymbol,
+    QgsProcessingMultiStepFeedback,
     QgsProcessingUtils,
     QgsProject,
     QgsSingleSymbolRenderer,
@@ -33,6 +34,8 @@ from . import templates
 from .layout import TREND_CHART_FIELD, WARD_CHART_FIELD, PageContent, build_layout, export_pdf, export_pngs
 
 CHART_PIXELS_PER_MM = 4  # the chart's on-screen size, so that its 11 pt text prints at about 10 pt
+# The report's steps, each an equal share of the progress bar.
+STEPS = ("boroughs", "wards", "map", "charts", "pdf")
 
 
 class ReportError(Exception):
@@ -65,17 +68,21 @@ class CommitteeReport:
     paper: str = "A4"
     orientation: str = "landscape"
 
-    def build(self, context, feedback, output: str, png_folder: str = "") -> Built:
+    @property
+    def metric(self) -> str:
         from ..core.choices import METRIC_KEYS
+
+        return METRIC_KEYS[self.metric_index]
+
+    def build(self, context, feedback, output: str, png_folder: str = "") -> Built:
         from ..qgis_io.project import layer_folder
 
-        self.metric = METRIC_KEYS[self.metric_index]
-        names = self._check(output)
+        self._check(output)
         folder = layer_folder(context.project()) / f"committee_report_{datetime.now():%Y%m%d_%H%M%S_%f}"
         folder.mkdir(parents=True)
         layers = []
         try:
-            built = self._build(context, feedback, output, png_folder, folder, names, layers)
+            built = self._build(context, QgsProcessingMultiStepFeedback(len(STEPS), feedback), output, png_folder, folder, layers)
         except BaseException:
             # Each layer closes its file before the folder goes: the traceback keeps the layers alive, and
             # one closed later, on a deleted GeoPackage, crashes GDAL.
@@ -88,7 +95,7 @@ class CommitteeReport:
 
     # -- checks -----------------------------------------------------------------------------------------------
 
-    def _check(self, output: str) -> list:
+    def _check(self, output: str) -> None:
         if self.chargepoints is None or not self.chargepoints.isValid():
             raise ReportError(tr("Choose a charge point layer."))
         if self.areas is None or not self.areas.isValid() or self.areas.featureCount() == 0:
@@ -104,15 +111,16 @@ class CommitteeReport:
             raise ReportError(tr("The chosen sites layer has no order and added_demand fields: give the output of Choose best sites."))
         if not output or not _writable(Path(output).parent):
             raise ReportError(tr("Cannot write the PDF to {path}: its folder does not exist or cannot be written to.").format(path=output))
-        return names
 
     # -- the report -------------------------------------------------------------------------------------------
 
-    def _build(self, context, feedback, output, png_folder, folder: Path, names, layers) -> Built:
+    def _build(self, context, feedback, output, png_folder, folder: Path, layers) -> Built:
+        """Each step reports its progress as a share of the whole (``feedback`` is a multi-step one, see STEPS)."""
         from ..core.committee import is_demo, key_figures, sources_text
         from ..core.utilisation import metrics
 
         metric = metrics()[self.metric]
+        feedback.setCurrentStep(STEPS.index("boroughs"))
         feedback.setProgressText(tr("Summing the charge points by borough"))
         summary = self._run("evcharge:areasummary", {
             "POINTS": self.chargepoints, "AREAS": self.areas, "AREA_NAME_FIELD": self.name_field, "ARCHIVE": self.archive or None,
@@ -135,6 +143,7 @@ class CommitteeReport:
 
         wards = ward_rows = None
         if self.wards is not None:
+            feedback.setCurrentStep(STEPS.index("wards"))
             feedback.setProgressText(tr("Summing the charge points by ward"))
             self._run("evcharge:areasummary", {
                 "POINTS": self.chargepoints, "AREAS": self.wards, "AREA_NAME_FIELD": self.ward_name_field, "ARCHIVE": self.archive or None,
@@ -145,6 +154,7 @@ class CommitteeReport:
             ward_rows = list(zip(_rows(wards), _parents(wards, coverage)))
         self._check_cancelled(feedback)
 
+        feedback.setCurrentStep(STEPS.index("map"))
         feedback.setProgressText(tr("Styling the charge points by {metric}").format(metric=metric.label))
         points, legend_title = self._map_points(context, feedback, folder, layers)
         sites = self._sites(folder, layers) if self.sites is not None else None
@@ -154,8 +164,8 @@ class CommitteeReport:
         self._check_cancelled(feedback)
 
         sources = {str(feature["source"]) for feature in self.chargepoints.getFeatures()} if "source" in self.chargepoints.fields().names() else set()
-        subtitle = tr("{period} · {metric}: {definition}").format(period=period or tr("all archived periods") if self.archive else tr("counts on the layer"),
-                                                                 metric=metric.label, definition=metric.long)
+        shown = period or (tr("every archived period") if self.archive else tr("the figures on the charge point layer"))
+        subtitle = tr("{period} · {metric}: {definition}").format(period=shown, metric=metric.label, definition=metric.long)
         dated = " · ".join(part for part in (self.organisation, date.today().strftime("%d %B %Y").lstrip("0")) if part)
         content = PageContent(
             title=self.title, subtitle=subtitle, dated=dated,
@@ -165,8 +175,10 @@ class CommitteeReport:
         layout_name = tr("{title}: {scope}, {period}").format(title=self.title, scope=self.area or tr("all boroughs"), period=period or tr("all periods"))
         layout = build_layout(context.project(), content, self.paper, self.orientation, layout_name)
 
+        feedback.setCurrentStep(STEPS.index("charts"))
         feedback.setProgressText(tr("Drawing the charts"))
-        self._charts(layout, coverage, rows, total, ward_rows, summary.get("TRENDS"), context, folder, feedback)
+        self._charts(layout, coverage, rows, ward_rows, summary.get("TRENDS"), context, folder, feedback)
+        feedback.setCurrentStep(STEPS.index("pdf"))
         feedback.setProgressText(tr("Writing the PDF"))
         pages = export_pdf(layout, output, feedback)
         if png_folder:
@@ -260,7 +272,7 @@ class CommitteeReport:
         style_selection(sites)
         return sites
 
-    def _charts(self, layout, coverage, rows, total, ward_rows, trends_id, context, folder: Path, feedback) -> None:
+    def _charts(self, layout, coverage, rows, ward_rows, trends_id, context, folder: Path, feedback) -> None:
         """Each borough's ward chart and trend as pictures, their paths written on its feature for the layout to find."""
         from ..core.utilisation import metrics
         from ..gui.charts import PRINT_THEME, BarChart, TrendChart
@@ -336,7 +348,7 @@ def _rows(layer) -> list:
     from ..qgis_io.layers import attribute_value
 
     names = layer.fields().names()
-    return [dict(zip(names, (attribute_value(value) for value in feature.attributes())), fid=feature.id()) for feature in layer.getFeatures()]
+    return [dict(zip(names, (attribute_value(value) for value in feature.attributes()))) for feature in layer.getFeatures()]
 
 
 def _parents(wards, boroughs) -> list:

@@ -58,6 +58,7 @@ def test_a_scored_layer_fills_the_table_and_a_selected_candidate_is_explained(qt
     scores = score(*layers)
     QgsProject.instance().addMapLayer(scores)
     assert panel.scores_combo.currentLayer() is scores  # picked up as soon as it is added
+    qtbot.waitUntil(lambda: panel.scores_table.rowCount() == 3, timeout=5000)  # and shown once the change is over
     ranked = sorted(scores.getFeatures(), key=lambda feature: feature["rank"])
     assert [panel.scores_table.item(row, 1).text() for row in range(3)] == [feature["name"] for feature in ranked]
     assert ranked[0]["name"] == "Site A"  # 70 households newly in reach, none served
@@ -87,6 +88,7 @@ def test_chosen_sites_are_listed_in_the_order_picked(qtbot, panel, layers):
                                                "RADIUS": 400, "COUNT": 2, "METHOD": 1, "OUTPUT": "TEMPORARY_OUTPUT"})
     QgsProject.instance().addMapLayer(chosen["OUTPUT"])
     assert panel.chosen_combo.currentLayer() is chosen["OUTPUT"]
+    qtbot.waitUntil(lambda: panel.chosen_table.rowCount() == 2, timeout=5000)
     rows = [[panel.chosen_table.item(row, column).text() for column in range(3)] for row in range(panel.chosen_table.rowCount())]
     assert rows == [["1", "Site A", "70"], ["2", "Site B", "25"]]
     assert chosen["COVERED_DEMAND"] == pytest.approx(95.0)

@@ -58,7 +58,7 @@ def test_the_dock_tab_lists_the_groups_least_reliable_first(qtbot, qgis_app, rea
     try:
         panel.points_combo.setLayer(live)
         panel.areas_combo.setLayer(boroughs)
-        assert panel.field_combo.currentField() == "name"
+        qtbot.waitUntil(lambda: panel.field_combo.currentField() == "name", timeout=5000)  # the name field, once the change is over
         with qtbot.waitSignal(panel.summarised, timeout=30000) as blocker:
             assert panel.summarise()
         assert blocker.args[0] == "succeeded"
