@@ -10,6 +10,7 @@ from pathlib import Path
 from qgis.PyQt.QtCore import QCoreApplication, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -99,6 +100,7 @@ class CommitteeReportDialog(QDialog):
         self.output_widget.setFilter(tr("PDF files (*.pdf)"))
         home = QgsProject.instance().homePath() or str(Path.home())
         self.output_widget.setFilePath(str(Path(home) / "committee_report.pdf"))
+        self.png_check = QCheckBox(tr("Also save each page as a PNG, in a folder beside the PDF"))
 
         form = QFormLayout()
         form.addRow(tr("Charge points"), self.points_combo)
@@ -116,6 +118,7 @@ class CommitteeReportDialog(QDialog):
         form.addRow(tr("&Organisation"), self.organisation_edit)
         form.addRow(tr("Paper"), self.paper_combo)
         form.addRow(tr("PDF file"), self.output_widget)
+        form.addRow("", self.png_check)
 
         self.progress_bar = QProgressBar()
         self.status_label = QLabel(tr("Choose what to print, then Print."))
@@ -245,7 +248,13 @@ class CommitteeReportDialog(QDialog):
             "ORGANISATION": self.organisation_edit.text().strip(),
             "LAYOUT": self.paper_combo.currentIndex(),
             "OUTPUT": self._output(),
+            "PNG_FOLDER": self.png_folder() if self.png_check.isChecked() else None,
         }
+
+    def png_folder(self) -> str:
+        """Where the PNG pages go: ``<pdf name>_pages`` beside the PDF."""
+        pdf = Path(self._output())
+        return str(pdf.with_name(f"{pdf.stem}_pages"))
 
     def _output(self) -> str:
         path = self.output_widget.filePath().strip()
@@ -310,7 +319,7 @@ class CommitteeReportDialog(QDialog):
 
     def _update_enabled(self) -> None:
         running = self.feedback is not None
-        for widget in self.findChildren((QComboBox, QLineEdit, QgsFileWidget)):
+        for widget in self.findChildren((QComboBox, QLineEdit, QgsFileWidget, QCheckBox)):
             widget.setEnabled(not running)
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

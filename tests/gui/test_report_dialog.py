@@ -63,9 +63,11 @@ def test_it_offers_the_projects_layers_boroughs_periods_and_the_maps_choice(dial
 def test_printing_one_borough_writes_its_page_and_keeps_the_layout(qtbot, dialog, tmp_path):
     dialog.borough_combo.setCurrentIndex(dialog.borough_combo.findData("Camden"))
     dialog.title_edit.setText("Charging review")
+    dialog.png_check.setChecked(True)
     outcome, results, message = run(qtbot, dialog)
     assert outcome == SUCCEEDED, message
     assert pages(tmp_path / "report.pdf") == 1
+    assert [path.name for path in (tmp_path / "report_pages").iterdir()] == ["committee_Camden.png"]
     assert message.startswith("1 page(s) written to") and "Charging review: Camden, Q3 2024" in message
     assert QgsProject.instance().layoutManager().layoutByName("Charging review: Camden, Q3 2024") is not None
     assert dialog.open_button.isEnabled() and dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()

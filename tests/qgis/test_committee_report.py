@@ -127,23 +127,25 @@ def test_the_layout_and_its_layers_stay_in_the_project(atlas):
     assert all(node.layer().providerType() == "ogr" for node in group.findLayers())
 
 
-def test_rendered_pages_have_a_coloured_map_and_a_legend_naming_the_metric(atlas, tmp_path):
+def test_every_rendered_page_has_a_coloured_map_and_a_legend_naming_the_metric(atlas, summary, tmp_path):
     output = atlas[1]
-    subprocess.run(["pdftoppm", "-f", "3", "-l", "3", "-r", "50", "-png", str(output), str(tmp_path / "page")], check=True)
-    [png] = tmp_path.glob("page*.png")
-    image = QImage(str(png))
+    rows, _ = summary
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(output), str(tmp_path / "page")], check=True)
+    rendered = sorted(tmp_path.glob("page*.png"))
+    assert len(rendered) == 33
     layout = templates.load_layout(QgsProject.instance(), "A4", "landscape")
     box = layout.itemById(templates.MAP)
-    per_mm = image.width() / 297.0
-    x0, y0 = int(box.positionWithUnits().x() * per_mm), int(box.positionWithUnits().y() * per_mm)
-    width, height = int(box.sizeWithUnits().width() * per_mm), int(box.sizeWithUnits().height() * per_mm)
-    coloured = 0
-    for x in range(x0, x0 + width, 2):
-        for y in range(y0, y0 + height, 2):
-            colour = QColor(image.pixel(x, y))
-            coloured += colour.saturation() > 80 and colour.value() > 60
-    assert coloured > 150  # the charge points, coloured by class
-    assert "Occupancy %, Q3 2024" in page_text(output, 3)  # the legend's title
+    for page, png in enumerate(rendered, start=1):
+        name = next(line for line in page_text(output, page).splitlines() if line.startswith(f"{TITLE}: ")).split(": ", 1)[1].strip()
+        image = QImage(str(png))
+        per_mm = image.width() / 297.0
+        x0, y0 = int(box.positionWithUnits().x() * per_mm), int(box.positionWithUnits().y() * per_mm)
+        width, height = int(box.sizeWithUnits().width() * per_mm), int(box.sizeWithUnits().height() * per_mm)
+        coloured = sum(1 for x in range(x0, x0 + width) for y in range(y0, y0 + height)
+                       if QColor(image.pixel(x, y)).saturation() > 80 and QColor(image.pixel(x, y)).value() > 60)
+        # The charge points, coloured by class: at 30 dpi a point covers two or three pixels.
+        assert coloured >= min(40, 2 * rows[name]["chargepoints"]), (name, coloured)
+    assert all("Occupancy %, Q3 2024" in page_text(output, page) for page in (1, 17, 33))  # the legend's title
 
 
 def test_one_borough_makes_one_page_and_a_png(layers, project_folder):
@@ -190,11 +192,15 @@ def test_chosen_sites_are_listed_in_rank_order(layers, project_folder):
 @pytest.mark.parametrize("extra, message", [
     ({"PERIOD_START": "2031-01-01", "PERIOD_END": "2031-04-01"}, "Nothing to print: the history archive holds no usage"),
     ({"AREA": "Camdn"}, "no area called 'Camdn' (field name). Did you mean Camden?"),
+    ({"AREAS": "empty"}, "Nothing to print: choose a boroughs layer with at least one area."),
+    ({"AREAS": "far away"}, "Nothing to print: no charge point lies in any area of the area layer."),
 ])
 def test_bad_input_says_why_and_leaves_no_pdf(layers, project_folder, extra, message):
     output = project_folder / "bad" / "report.pdf"
     output.parent.mkdir(exist_ok=True)
     before = set((project_folder / "ev_charge_layers").iterdir())
+    if extra.get("AREAS") in ("empty", "far away"):
+        extra = {"AREAS": _areas(far_away=extra["AREAS"] == "far away"), "WARDS": None}
     with pytest.raises(QgsProcessingException) as raised:
         report(layers, output, **extra)
     assert message in str(raised.value)
@@ -221,3 +227,14 @@ def test_a_cancelled_export_leaves_no_pdf(layers, project_folder):
         feedback=feedback)
     assert result == {} or "PAGES" not in result
     assert not output.exists() and not list(project_folder.glob(".cancelled.pdf*"))
+
+
+def _areas(far_away: bool) -> QgsVectorLayer:
+    """A boroughs layer with no areas, or with one area in Scotland, where no demo charge point lies."""
+    layer = QgsVectorLayer("Polygon?crs=EPSG:27700&field=name:string", "boroughs", "memory")
+    if far_away:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt("POLYGON((300000 700000, 310000 700000, 310000 710000, 300000 710000, 300000 700000))"))
+        feature["name"] = "Highland"
+        layer.dataProvider().addFeatures([feature])
+    return layer
