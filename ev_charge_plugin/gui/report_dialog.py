@@ -7,7 +7,7 @@ while it runs, and the rest of the dialog locked until it ends.
 """
 from pathlib import Path
 
-from qgis.PyQt.QtCore import QCoreApplication, QUrl, pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -291,10 +291,16 @@ class CommitteeReportDialog(QDialog):
         self._update_enabled()
         context = QgsProcessingContext()
         context.setProject(QgsProject.instance())
+        # While it runs, the rest of QGIS takes no input: events are handled (for Cancel), and a layer
+        # removed or a project closed under the report would pull its data away.
+        self._set_modal(True)
         try:
             results = processing.run(ALGORITHM_ID, parameters, context=context, feedback=self.feedback)
         except QgsProcessingException as error:
-            outcome, results, message = FAILED, {}, tr("Not printed: {reason}").format(reason=str(error).strip().splitlines()[-1])
+            lines = str(error).strip().splitlines()
+            outcome, results, message = FAILED, {}, tr("Not printed: {reason}").format(reason=lines[-1] if lines else tr("see the QGIS log."))
+        except Exception as error:  # never leave the dialog locked
+            outcome, results, message = FAILED, {}, tr("Not printed: {reason}").format(reason=error)
         else:
             if self.feedback.isCanceled() or "PAGES" not in results:
                 outcome, message = CANCELLED, tr("Cancelled: no PDF was written.")
@@ -303,11 +309,20 @@ class CommitteeReportDialog(QDialog):
                 message = tr("{pages} page(s) written to {path}. The layout '{name}' is in Project > Layouts, to adjust and print again.").format(
                     pages=int(results["PAGES"]), path=results["OUTPUT"], name=results["LAYOUT_NAME"])
                 self.open_button.setEnabled(True)
-        self.feedback = None
+        finally:
+            self.feedback = None
+            self._set_modal(False)
         self.progress_bar.setValue(100 if outcome == SUCCEEDED else 0)
         self.status_label.setText(message)
         self._update_enabled()
         self.finished_run.emit(outcome, results, message)
+
+    def _set_modal(self, modal: bool) -> None:
+        """Block input to the rest of QGIS (or stop blocking it); a shown window takes a new modality when shown again."""
+        self.setWindowModality(Qt.ApplicationModal if modal else Qt.NonModal)
+        if self.isVisible():
+            self.hide()
+            self.show()
 
     def cancel(self) -> None:
         if self.feedback is not None:

@@ -133,6 +133,8 @@ class CommitteeReportAlgorithm(EvChargeAlgorithm):
             built = report.build(context, feedback, output, png_folder)
         except ReportError as error:
             raise QgsProcessingException(str(error)) from None
+        except OSError as error:  # a full disk, a folder that went: the run left nothing behind
+            raise QgsProcessingException(self.tr("The report could not be written: {reason}").format(reason=error)) from None
         except ExportCancelled:
             feedback.reportError(self.tr("Cancelled: no PDF was written."))
             return {}

@@ -8,6 +8,7 @@ cancelled, the folder goes and the project is left as it was.
 """
 import difflib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,13 +17,12 @@ from pathlib import Path
 from typing import Optional
 
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsFeatureRequest,
     QgsField,
     QgsFillSymbol,
     QgsProcessingMultiStepFeedback,
     QgsProcessingUtils,
-    QgsProject,
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
 )
@@ -34,6 +34,7 @@ from . import templates
 from .layout import TREND_CHART_FIELD, WARD_CHART_FIELD, PageContent, build_layout, export_pdf, export_pngs
 
 CHART_PIXELS_PER_MM = 4  # the chart's on-screen size, so that its 11 pt text prints at about 10 pt
+REPORT_FOLDER_PREFIX = "committee_report_"  # each run's own folder of layers and charts
 # The report's steps, each an equal share of the progress bar.
 STEPS = ("boroughs", "wards", "map", "charts", "pdf")
 
@@ -47,7 +48,6 @@ class Built:
     pages: int
     layout_name: str
     period: str
-    folder: Path
 
 
 @dataclass
@@ -77,8 +77,8 @@ class CommitteeReport:
     def build(self, context, feedback, output: str, png_folder: str = "") -> Built:
         from ..qgis_io.project import layer_folder
 
-        self._check(output)
-        folder = layer_folder(context.project()) / f"committee_report_{datetime.now():%Y%m%d_%H%M%S_%f}"
+        self._check(output, png_folder)
+        folder = layer_folder(context.project()) / f"{REPORT_FOLDER_PREFIX}{datetime.now():%Y%m%d_%H%M%S_%f}"
         folder.mkdir(parents=True)
         layers = []
         try:
@@ -95,10 +95,11 @@ class CommitteeReport:
 
     # -- checks -----------------------------------------------------------------------------------------------
 
-    def _check(self, output: str) -> None:
+    def _check(self, output: str, png_folder: str) -> None:
         if self.chargepoints is None or not self.chargepoints.isValid():
             raise ReportError(tr("Choose a charge point layer."))
-        if self.areas is None or not self.areas.isValid() or self.areas.featureCount() == 0:
+        # Not featureCount(): a filtered layer may not know its count (-1).
+        if self.areas is None or not self.areas.isValid() or next(self.areas.getFeatures(), None) is None:
             raise ReportError(tr("Nothing to print: choose a boroughs layer with at least one area."))
         if self.areas.fields().lookupField(self.name_field) < 0:
             raise ReportError(tr("The area layer has no field called {field}.").format(field=self.name_field))
@@ -111,6 +112,22 @@ class CommitteeReport:
             raise ReportError(tr("The chosen sites layer has no order and added_demand fields: give the output of Choose best sites."))
         if not output or not _writable(Path(output).parent):
             raise ReportError(tr("Cannot write the PDF to {path}: its folder does not exist or cannot be written to.").format(path=output))
+        if png_folder and not _writable(_existing_parent(Path(png_folder))):
+            raise ReportError(tr("Cannot write the PNG pages to {path}: it cannot be made or written to.").format(path=png_folder))
+        if self.archive:
+            self._check_archive()
+
+    def _check_archive(self) -> None:
+        from ..core.archive import Archive
+        from ..core.errors import EvChargeError
+
+        try:
+            with Archive(self.archive) as archive:
+                empty = archive.periods().empty
+        except EvChargeError as error:
+            raise ReportError(str(error)) from None
+        if empty:
+            raise ReportError(tr("Nothing to print: the history archive holds no usage yet (import usage first)."))
 
     # -- the report -------------------------------------------------------------------------------------------
 
@@ -135,7 +152,7 @@ class CommitteeReport:
             raise ReportError(tr("Nothing to print: the history archive holds no usage for {period}.").format(
                 period=period or tr("the period chosen")))
         coverage = self._layer(folder / "boroughs.gpkg", tr("Boroughs"), layers)
-        rows = {row[self.name_field]: row for row in _rows(coverage)}
+        rows = {str(row[self.name_field]): row for row in _rows(coverage)}
         if self.area is not None and not rows[self.area]["chargepoints"]:
             raise ReportError(tr("Nothing to print: {area} has no charge points.").format(area=self.area))
         _outline(coverage, "#222222", 0.6)
@@ -157,15 +174,19 @@ class CommitteeReport:
         feedback.setCurrentStep(STEPS.index("map"))
         feedback.setProgressText(tr("Styling the charge points by {metric}").format(metric=metric.label))
         points, legend_title = self._map_points(context, feedback, folder, layers)
-        sites = self._sites(folder, layers) if self.sites is not None else None
-        figures = _table_layer(folder / "key_figures.gpkg", "key_figures", ["area", "figure", "borough", "london"],
+        sites = self._sites(folder, layers, coverage.crs(), context) if self.sites is not None else None
+        figures = _table_layer(folder / "key_figures.gpkg", tr("Key figures"), ["area", "figure", "borough", "london"],
                                [[name, *figure] for name, row in rows.items() for figure in key_figures(row, total)])
         layers.append(figures)
         self._check_cancelled(feedback)
 
         sources = {str(feature["source"]) for feature in self.chargepoints.getFeatures()} if "source" in self.chargepoints.fields().names() else set()
         shown = period or (tr("every archived period") if self.archive else tr("the figures on the charge point layer"))
-        subtitle = tr("{period} · {metric}: {definition}").format(period=shown, metric=metric.label, definition=metric.long)
+        usage_known = any(row.get(self.metric) is not None for row in rows.values())
+        if usage_known:
+            subtitle = tr("{period} · {metric}: {definition}").format(period=shown, metric=metric.label, definition=metric.long)
+        else:  # no archive and no usage on the layer: say so, rather than name a metric nothing shows
+            subtitle = tr("{period} · Counts only: the charge point layer holds no usage, so the map shows charging speed.").format(period=shown)
         dated = " · ".join(part for part in (self.organisation, date.today().strftime("%d %B %Y").lstrip("0")) if part)
         content = PageContent(
             title=self.title, subtitle=subtitle, dated=dated,
@@ -177,17 +198,24 @@ class CommitteeReport:
 
         feedback.setCurrentStep(STEPS.index("charts"))
         feedback.setProgressText(tr("Drawing the charts"))
-        self._charts(layout, coverage, rows, ward_rows, summary.get("TRENDS"), context, folder, feedback)
+        chart_field, chart_label, decimals = (self.metric, metric.label, metric.decimals) if usage_known else ("chargepoints", tr("Charge points"), 0)
+        self._charts(layout, coverage, rows, ward_rows, summary.get("TRENDS"), (chart_field, chart_label, decimals), context, folder, feedback)
         feedback.setCurrentStep(STEPS.index("pdf"))
+        if png_folder:
+            # Into the run's folder first: moved to where they belong only once the PDF is whole too.
+            feedback.setProgressText(tr("Writing the PNG pages"))
+            pngs = export_pngs(layout, folder / "pages", feedback)
         feedback.setProgressText(tr("Writing the PDF"))
         pages = export_pdf(layout, output, feedback)
         if png_folder:
-            export_pngs(layout, png_folder, feedback)
+            Path(png_folder).mkdir(parents=True, exist_ok=True)
+            for png in pngs:
+                os.replace(png, Path(png_folder) / png.name)
         self._keep(context.project(), layout, layout_name, [sites, points, wards, coverage, figures])
         del layers[:]  # the project has them now
         if is_demo(sources):
             feedback.pushInfo(tr("The charge points are the synthetic demo data: every page says so."))
-        return Built(pages, layout_name, period, folder)
+        return Built(pages, layout_name, period)
 
     def _run(self, algorithm_id, parameters, context, feedback) -> dict:
         """A child algorithm's results; a Cancel during it stops the report (what the child made of it does not matter)."""
@@ -234,6 +262,8 @@ class CommitteeReport:
         else:
             write_gpkg({"chargepoints": self.chargepoints}, path)
         points = self._layer(path, tr("Charge points"), layers)
+        if self.archive:
+            self._keep_only_chosen(points)
         fields = points.fields().names()
         if self.metric in fields:
             start, end = _period_of(points)
@@ -244,14 +274,28 @@ class CommitteeReport:
         apply_chargepoint_style(points)
         return points, tr("Charge points by speed")
 
-    def _sites(self, folder: Path, layers) -> QgsVectorLayer:
+    def _keep_only_chosen(self, points) -> None:
+        """The archive's utilisation layer holds every charge point it registered: keep those of the chosen layer."""
+        if self.chargepoints.fields().lookupField("chargepoint_id") < 0:
+            return
+        def ids_only(layer):
+            return QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(["chargepoint_id"], layer.fields())
+
+        chosen = {str(feature["chargepoint_id"]) for feature in self.chargepoints.getFeatures(ids_only(self.chargepoints))}
+        request = ids_only(points)
+        others = [feature.id() for feature in points.getFeatures(request) if str(feature["chargepoint_id"]) not in chosen]
+        if others and not points.dataProvider().deleteFeatures(others):
+            raise ReportError(tr("Could not keep only the chosen charge points on the map."))
+
+    def _sites(self, folder: Path, layers, crs, context) -> QgsVectorLayer:
+        """The chosen sites as points in ``crs`` (the boroughs', so each page can list those inside its borough)."""
         import geopandas as gpd
         from shapely import wkb
 
         from ..qgis_io.layers import memory_layer, write_gpkg
         from ..qgis_io.siting_style import style_selection
 
-        transform = QgsCoordinateTransform(self.sites.crs(), QgsCoordinateReferenceSystem("EPSG:27700"), QgsProject.instance())
+        transform = QgsCoordinateTransform(self.sites.crs(), crs, context.transformContext())
         fields = self.sites.fields().names()
         label = next((field for field in ("name", "site", "candidate") if field in fields), None)
         rows, points = [], []
@@ -264,20 +308,24 @@ class CommitteeReport:
             rows.append({"order": int(feature["order"]), "site": str(feature[label]) if label else str(feature.id()),
                          "added_demand_text": f"{float(feature['added_demand']):,.0f}"})
             points.append(wkb.loads(bytes(geometry.asWkb())))
-        frame = gpd.GeoDataFrame(rows, geometry=points, crs="EPSG:27700") if rows else \
-            gpd.GeoDataFrame({"order": [], "site": [], "added_demand_text": []}, geometry=gpd.GeoSeries([], crs="EPSG:27700"))
+        frame = gpd.GeoDataFrame(rows, geometry=points) if rows else \
+            gpd.GeoDataFrame({"order": [], "site": [], "added_demand_text": []}, geometry=gpd.GeoSeries([]))
         path = folder / "sites.gpkg"
-        write_gpkg({"sites": memory_layer(frame, "sites")}, path)
+        kept = memory_layer(frame, "sites")
+        kept.setCrs(crs)
+        write_gpkg({"sites": kept}, path)
         sites = self._layer(path, tr("Chosen sites"), layers)
         style_selection(sites)
         return sites
 
-    def _charts(self, layout, coverage, rows, ward_rows, trends_id, context, folder: Path, feedback) -> None:
-        """Each borough's ward chart and trend as pictures, their paths written on its feature for the layout to find."""
-        from ..core.utilisation import metrics
+    def _charts(self, layout, coverage, rows, ward_rows, trends_id, shown, context, folder: Path, feedback) -> None:
+        """Each borough's ward chart and trend as pictures, their paths written on its feature for the layout to find.
+
+        ``shown`` is the (field, label, decimals) the charts show: the metric, or the count of charge points without usage.
+        """
         from ..gui.charts import PRINT_THEME, BarChart, TrendChart
 
-        metric = metrics()[self.metric]
+        field, label, decimals = shown
         charts = folder / "charts"
         charts.mkdir()
         bar, trend = BarChart(PRINT_THEME), TrendChart(PRINT_THEME)
@@ -289,31 +337,31 @@ class CommitteeReport:
         coverage.updateFields()
         ward_index, trend_index = coverage.fields().indexOf(WARD_CHART_FIELD), coverage.fields().indexOf(TREND_CHART_FIELD)
         changes = {}
-        chosen = [feature for feature in coverage.getFeatures() if self.area is None or feature[self.name_field] == self.area]
+        chosen = [feature for feature in coverage.getFeatures() if self.area is None or str(feature[self.name_field]) == self.area]
         for number, feature in enumerate(chosen):
-            name = feature[self.name_field]
+            name = str(feature[self.name_field])
             feedback.setProgress(100 * number / max(len(chosen), 1))
             self._check_cancelled(feedback)
             if ward_rows is not None:
-                wards = [(row[self.ward_name_field], row[self.metric]) for row, parent in ward_rows if parent == feature.id()]
-                bar.set_title(tr("{metric} by ward, {area}").format(metric=metric.label, area=name))
+                wards = [(row[self.ward_name_field], row[field]) for row, parent in ward_rows if parent == feature.id()]
+                bar.set_title(tr("{metric} by ward, {area}").format(metric=label, area=name))
             else:
-                wards = [(area, row[self.metric]) for area, row in rows.items()]
-                bar.set_title(tr("{metric} by borough").format(metric=metric.label))
-            bar.set_data([ward for ward, _ in wards], [_float(value) for _, value in wards], _float(rows[name][self.metric]), name, decimals=metric.decimals)
+                wards = [(area, row[field]) for area, row in rows.items()]
+                bar.set_title(tr("{metric} by borough").format(metric=label))
+            bar.set_data([str(ward) for ward, _ in wards], [_float(value) for _, value in wards], _float(rows[name][field]), name, decimals=decimals)
             ward_path = bar.export(charts / f"{feature.id()}_ward.png", width=bar.width() * 2)
             changes[feature.id()] = {ward_index: str(ward_path)}
             if series:
-                trend.set_title(tr("{metric} over time").format(metric=metric.label))
+                trend.set_title(tr("{metric} over time").format(metric=label))
                 trend.set_series([(name, *series.get(name, ([], []))), (tr("London (all boroughs)"), *series.get(None, ([], [])))],
-                                 decimals=metric.decimals)
+                                 decimals=decimals)
                 changes[feature.id()][trend_index] = str(trend.export(charts / f"{feature.id()}_trend.png", width=trend.width() * 2))
         provider.changeAttributeValues(changes)
 
     @staticmethod
     def _keep(project, layout, name: str, layers) -> None:
         """The layout and its layers into the project, in place of an earlier report of the same name."""
-        from ..qgis_io.project import plugin_group
+        from ..qgis_io.project import layer_folder, plugin_group
 
         manager = project.layoutManager()
         earlier = manager.layoutByName(name)
@@ -322,8 +370,13 @@ class CommitteeReport:
         parent = plugin_group(project)
         old_group = parent.findGroup(name)
         if old_group is not None:
-            project.removeMapLayers([node.layerId() for node in old_group.findLayers()])
+            old = [node.layer() for node in old_group.findLayers() if node.layer() is not None]
+            folders = {Path(layer.source().split("|")[0]).parent for layer in old}
+            project.removeMapLayers([layer.id() for layer in old])
             parent.removeChildNode(old_group)
+            for folder in folders:  # the earlier report's own folder, with its charts
+                if folder.name.startswith(REPORT_FOLDER_PREFIX) and folder.parent == layer_folder(project):
+                    shutil.rmtree(folder, ignore_errors=True)
         group = parent.addGroup(name)
         group.setItemVisibilityChecked(False)
         for layer in layers:
@@ -331,6 +384,13 @@ class CommitteeReport:
                 project.addMapLayer(layer, False)
                 group.addLayer(layer)
         manager.addLayout(layout)
+
+
+def _existing_parent(path: Path) -> Path:
+    """``path``, or the nearest folder above it that exists (where it would be made)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _writable(folder: Path) -> bool:
@@ -401,13 +461,13 @@ def _outline(layer, colour: str, width_mm: float) -> None:
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
 
 
-def _table_layer(path: Path, name: str, columns, rows) -> QgsVectorLayer:
+def _table_layer(path: Path, title: str, columns, rows) -> QgsVectorLayer:
     import pandas as pd
 
     from ..qgis_io.layers import memory_layer, write_gpkg
 
-    write_gpkg({name: memory_layer(pd.DataFrame(rows, columns=columns, dtype="object").astype("string"), name)}, path)
-    layer = QgsVectorLayer(f"{path}|layername={name}", tr("Key figures"), "ogr")
+    write_gpkg({path.stem: memory_layer(pd.DataFrame(rows, columns=columns, dtype="object").astype("string"), path.stem)}, path)
+    layer = QgsVectorLayer(f"{path}|layername={path.stem}", title, "ogr")
     if not layer.isValid():
         raise ReportError(tr("Could not open {path}.").format(path=path))
     return layer

@@ -12,6 +12,7 @@ from typing import Optional
 
 from qgis.PyQt.QtCore import Qt
 from qgis.core import (
+    QgsCoordinateTransform,
     QgsExpression,
     QgsLayoutExporter,
     QgsLayoutItemMap,
@@ -44,7 +45,7 @@ class PageContent:
     points: object                 # charge points styled by the metric
     key_figures: object            # a table: area, figure, borough, london
     wards: object = None
-    sites: object = None           # chosen sites: order, site, added_demand
+    sites: object = None           # chosen sites, in the coverage's CRS: order, site, added_demand_text
     area: Optional[str] = None     # one borough's name, or None for all
 
 
@@ -76,7 +77,8 @@ def build_layout(project, content: PageContent, paper: str = "A4", orientation: 
     shown = [layer for layer in (content.sites, content.points, content.wards, content.coverage) if layer is not None]
     map_item.setLayers(shown)
     map_item.setKeepLayerSet(True)
-    _start_extent(map_item, content.coverage.extent())
+    coverage_to_map = QgsCoordinateTransform(content.coverage.crs(), map_item.crs(), project.transformContext())
+    _start_extent(map_item, coverage_to_map.transformBoundingBox(content.coverage.extent()))
     map_item.setAtlasDriven(True)
     map_item.setAtlasScalingMode(QgsLayoutItemMap.Auto)
     map_item.setAtlasMargin(0.06)
@@ -104,6 +106,7 @@ def build_layout(project, content: PageContent, paper: str = "A4", orientation: 
         picture = item(item_id)
         picture.dataDefinedProperties().setProperty(QgsLayoutObject.PictureSource, QgsProperty.fromField(field))
     if content.sites is not None:
+        item(templates.SITES_HEADING).setText(tr("Chosen sites, in rank order"))
         _fill_sites(item(templates.SITES_TABLE).multiFrame(), content.sites)
     else:
         table = item(templates.SITES_TABLE).multiFrame()

@@ -78,7 +78,9 @@ def test_cancel_while_printing_the_atlas_leaves_no_pdf(qtbot, dialog, tmp_path):
     seen_running = []
 
     def click_cancel():
-        seen_running.append(dialog.cancel_button.isEnabled() and not dialog.run_button.isEnabled())
+        # Running: only Cancel works, and the rest of QGIS takes no input meanwhile.
+        seen_running.append(dialog.cancel_button.isEnabled() and not dialog.run_button.isEnabled()
+                            and dialog.windowModality() == Qt.ApplicationModal)
         qtbot.mouseClick(dialog.cancel_button, Qt.LeftButton)
 
     QTimer.singleShot(400, click_cancel)  # a click the dialog handles while the report runs
@@ -88,6 +90,7 @@ def test_cancel_while_printing_the_atlas_leaves_no_pdf(qtbot, dialog, tmp_path):
     assert message == "Cancelled: no PDF was written."
     assert not (tmp_path / "report.pdf").exists()
     assert dialog.run_button.isEnabled() and dialog.progress_bar.value() == 0
+    assert dialog.windowModality() == Qt.NonModal
 
 
 def test_an_unwritable_pdf_path_fails_with_the_reason(qtbot, dialog, tmp_path):

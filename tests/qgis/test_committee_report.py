@@ -175,18 +175,77 @@ def _candidates(wards) -> QgsVectorLayer:
     return layer
 
 
-def test_chosen_sites_are_listed_in_rank_order(layers, project_folder):
+@pytest.mark.parametrize("areas_crs", ["EPSG:27700", "EPSG:4326"])
+def test_chosen_sites_are_listed_in_rank_order(layers, project_folder, areas_crs):
     import processing
 
     chosen = processing.run("evcharge:selectsites", {"CANDIDATES": _candidates(layers["wards"]), "DEMAND": layers["wards"],
                                                      "DEMAND_FIELD": "households_no_offstreet", "COUNT": 3, "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
     ranked = [feature["name"] for feature in sorted(chosen.getFeatures(), key=lambda feature: feature["order"])]
     assert len(ranked) == 3
+    # Boroughs in another CRS than the sites: each page still lists the sites inside its borough.
+    boroughs = processing.run("native:reprojectlayer", {"INPUT": layers["boroughs"], "TARGET_CRS": areas_crs, "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
     output = project_folder / "camden_sites.pdf"
-    report(layers, output, AREA="Camden", SITES=chosen)
+    report(layers, output, AREA="Camden", SITES=chosen, AREAS=boroughs)
     text = page_text(output, 1)
+    assert "Chosen sites, in rank order" in text and "Added demand" in text
     positions = [text.find(name) for name in ranked]
     assert all(position >= 0 for position in positions) and positions == sorted(positions), (ranked, positions)
+
+
+def test_the_map_shows_only_the_chosen_charge_points(layers, project_folder):
+    """With an archive, the map's layer comes from the archive: it keeps only the charge points of the layer given."""
+    one_operator = QgsVectorLayer(layers["charge_points"].source(), "one operator", "ogr")
+    one_operator.setSubsetString('"operator" = \'Borough Bollards (demo)\'')
+    expected = one_operator.featureCount()
+    assert 0 < expected < 3468
+    result = report(layers, project_folder / "one_operator.pdf", CHARGEPOINTS=one_operator, AREA="Camden")
+    group = QgsProject.instance().layerTreeRoot().findGroup("EV Charge Points").findGroup(result["LAYOUT_NAME"])
+    [points] = [node.layer() for node in group.findLayers() if node.layer().name().startswith("Charge points")]
+    assert points.featureCount() == expected
+    assert f"{expected:,}" in page_text(project_folder / "one_operator.pdf", 1)  # London's count is theirs too
+
+
+def test_another_name_field_and_a_run_without_usage(layers, project_folder):
+    output = project_folder / "codes.pdf"
+    report(layers, output, AREA_NAME_FIELD="gss_code", AREA="E09000007", ARCHIVE=None, PERIOD_START=None, PERIOD_END=None,
+           CHARGEPOINTS=QgsVectorLayer(layers["charge_points"].source(), "no usage", "ogr"))
+    text = page_text(output, 1)
+    assert f"{TITLE}: E09000007" in text
+    assert "Counts only: the charge point layer holds no usage" in text and "Charge points by speed" in text
+    assert "Occupancy %, Q3 2024" not in text
+
+
+def test_printing_the_same_report_again_replaces_the_earlier_one(layers, project_folder):
+    folders = project_folder / "ev_charge_layers"
+    report(layers, project_folder / "again.pdf", AREA="Camden", TITLE="Again")
+    first = set(folders.iterdir())
+    report(layers, project_folder / "again.pdf", AREA="Camden", TITLE="Again")
+    second = set(folders.iterdir())
+    assert len(second - first) == 1 and len(first - second) == 1  # a new folder in, the earlier one out
+    assert len([layout for layout in QgsProject.instance().layoutManager().printLayouts() if layout.name().startswith("Again:")]) == 1
+
+
+def test_an_archive_without_usage_says_so(layers, project_folder, tmp_path):
+    import shutil
+    import sqlite3
+
+    empty = tmp_path / "empty_history.gpkg"
+    shutil.copy(layers["archive"], empty)
+    with sqlite3.connect(empty) as connection:
+        connection.execute("DELETE FROM usage")
+    with pytest.raises(QgsProcessingException) as raised:
+        report(layers, project_folder / "empty.pdf", ARCHIVE=str(empty))
+    assert "Nothing to print: the history archive holds no usage yet (import usage first)." in str(raised.value)
+
+
+def test_png_pages_that_cannot_be_written_are_refused_before_any_work(layers, project_folder, tmp_path):
+    (tmp_path / "a file").write_text("")
+    output = project_folder / "png_refused.pdf"
+    with pytest.raises(QgsProcessingException) as raised:
+        report(layers, output, AREA="Camden", PNG_FOLDER=str(tmp_path / "a file" / "pages"))
+    assert "Cannot write the PNG pages to" in str(raised.value)
+    assert not output.exists()
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -198,14 +257,15 @@ def test_chosen_sites_are_listed_in_rank_order(layers, project_folder):
 def test_bad_input_says_why_and_leaves_no_pdf(layers, project_folder, extra, message):
     output = project_folder / "bad" / "report.pdf"
     output.parent.mkdir(exist_ok=True)
-    before = set((project_folder / "ev_charge_layers").iterdir())
+    folders = project_folder / "ev_charge_layers"
+    before = set(folders.iterdir()) if folders.exists() else set()
     if extra.get("AREAS") in ("empty", "far away"):
         extra = {"AREAS": _areas(far_away=extra["AREAS"] == "far away"), "WARDS": None}
     with pytest.raises(QgsProcessingException) as raised:
         report(layers, output, **extra)
     assert message in str(raised.value)
     assert list(output.parent.iterdir()) == []
-    assert set((project_folder / "ev_charge_layers").iterdir()) == before  # the run's folder went too
+    assert (set(folders.iterdir()) if folders.exists() else set()) == before  # the run's folder went too
 
 
 def test_an_unwritable_output_is_refused_before_any_work(layers, project_folder, tmp_path):
@@ -216,17 +276,23 @@ def test_an_unwritable_output_is_refused_before_any_work(layers, project_folder,
         assert "Cannot write the PDF to" in str(raised.value)
 
 
-def test_a_cancelled_export_leaves_no_pdf(layers, project_folder):
+def test_a_cancelled_export_leaves_no_pdf_no_layers_and_no_layout(layers, project_folder):
     import processing
 
     output = project_folder / "cancelled.pdf"
+    folders = project_folder / "ev_charge_layers"
+    before = set(folders.iterdir()) if folders.exists() else set()
+    layouts = len(QgsProject.instance().layoutManager().printLayouts())
     feedback = QgsProcessingFeedback()
-    feedback.progressChanged.connect(lambda value: value > 30 and feedback.cancel())
+    # The PDF is the last fifth of the progress bar: cancel while it is being written.
+    feedback.progressChanged.connect(lambda value: value > 85 and feedback.cancel())
     result = processing.run("evcharge:committeereport", {
         "CHARGEPOINTS": layers["charge_points"], "AREAS": layers["boroughs"], "ARCHIVE": layers["archive"], "OUTPUT": str(output), **Q3},
         feedback=feedback)
-    assert result == {} or "PAGES" not in result
+    assert feedback.isCanceled() and "PAGES" not in result
     assert not output.exists() and not list(project_folder.glob(".cancelled.pdf*"))
+    assert (set(folders.iterdir()) if folders.exists() else set()) == before
+    assert len(QgsProject.instance().layoutManager().printLayouts()) == layouts
 
 
 def _areas(far_away: bool) -> QgsVectorLayer:
