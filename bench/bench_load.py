@@ -38,7 +38,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ev_charge_plugin.toolbelt.headless import start_qgis, stop_qgis  # noqa: E402
+from ev_charge_plugin.toolbelt.headless import run_headless  # noqa: E402
 
 POINTS = 25_000
 REPEATS = 11
@@ -176,9 +176,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    app = start_qgis()
-    try:
-        code = main()
-    finally:
-        stop_qgis(app)
-    sys.exit(code)
+    run_headless(main)

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ev_charge_plugin.toolbelt.headless import start_qgis, stop_qgis  # noqa: E402
+from ev_charge_plugin.toolbelt.headless import run_headless  # noqa: E402
 
 REPEATS = 3
 PAGES = 33
@@ -90,9 +90,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    app = start_qgis()
-    try:
-        code = main()
-    finally:
-        stop_qgis(app)
-    sys.exit(code)
+    run_headless(main)

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ev_charge_plugin.toolbelt.headless import start_qgis, stop_qgis  # noqa: E402
+from ev_charge_plugin.toolbelt.headless import run_headless  # noqa: E402
 
 
 def reason_kind(reason: str) -> str:
@@ -159,9 +159,4 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    app = start_qgis()
-    try:
-        status = main(Path(sys.argv[1] if len(sys.argv) > 1 else "build/demo").resolve())
-    finally:
-        stop_qgis(app)
-    sys.exit(status)
+    run_headless(main, Path(sys.argv[1] if len(sys.argv) > 1 else "build/demo").resolve())

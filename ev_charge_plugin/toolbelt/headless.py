@@ -65,3 +65,15 @@ def stop_qgis(app) -> None:
     QgsProject.instance().clear()
     Processing.deinitialize()
     app.exitQgis()
+
+
+def run_headless(main, *args) -> None:
+    """Run ``main(*args)`` inside a headless QGIS and exit with what it returns (for scripts and benchmarks)."""
+    import sys
+
+    app = start_qgis()
+    try:
+        status = main(*args)
+    finally:
+        stop_qgis(app)
+    sys.exit(status)
