@@ -56,11 +56,12 @@ def build_layout(project, content: PageContent, paper: str = "A4", orientation: 
     layout = templates.load_layout(project, paper, orientation)
     layout.setName(name or content.title)
     item = layout.itemById
-    # The page's borough, by the atlas (text between [% %] is an expression QGIS evaluates for each page).
-    item(templates.TITLE).setText(f"{content.title.replace('[%', '[ %')}: [% @atlas_pagename %]")
-    item(templates.SUBTITLE).setText(content.subtitle)
-    item(templates.DATE).setText(content.dated)
-    item(templates.SOURCES).setText(content.sources)
+    # The page's borough, by the atlas: QGIS evaluates text between [% and %] as an expression on each page,
+    # so the texts given are kept from ever reading as one.
+    item(templates.TITLE).setText(f"{_literal(content.title)}: [% @atlas_pagename %]")
+    item(templates.SUBTITLE).setText(_literal(content.subtitle))
+    item(templates.DATE).setText(_literal(content.dated))
+    item(templates.SOURCES).setText(_literal(content.sources))
 
     atlas = layout.atlas()
     atlas.setEnabled(True)
@@ -116,6 +117,10 @@ def build_layout(project, content: PageContent, paper: str = "A4", orientation: 
         layout.removeLayoutItem(item(templates.SITES_HEADING))
     atlas.updateFeatures()
     return layout
+
+
+def _literal(text: str) -> str:
+    return text.replace("[%", "[ %")
 
 
 def _start_extent(map_item, extent) -> None:
