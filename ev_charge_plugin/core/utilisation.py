@@ -106,6 +106,11 @@ def _ratio(numerator, denominator, scale=1.0) -> np.ndarray:
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0) * scale, np.nan)
 
 
+def definitions_html(label: str = "key") -> str:
+    """Every metric's long definition as HTML list items, named by its ``key`` (algorithms' help) or ``label`` (dialogs)."""
+    return "".join(f"<li><b>{getattr(metric, label)}</b>: {metric.long}</li>" for metric in metrics().values())
+
+
 def metrics_from_sums(sums: pd.DataFrame) -> pd.DataFrame:
     """Add one column per metric to a frame of SUM_COLUMNS (rows: charge points or areas)."""
     occupancy = _ratio(sums["occupied_hours"], sums["available_hours"], 100.0)

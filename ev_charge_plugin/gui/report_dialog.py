@@ -21,11 +21,12 @@ from qgis.PyQt.QtWidgets import (
     QPushButton,
     QVBoxLayout,
 )
-from qgis.core import QgsMapLayerProxyModel, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback, QgsProject, QgsSettings
+from qgis.core import QgsMapLayerProxyModel, QgsProcessingContext, QgsProcessingException, QgsProject, QgsSettings
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 
 from ..toolbelt.i18n import tr
 from ..toolbelt.metadata import SETTINGS_GROUP
+from ..toolbelt.tasks import TextFeedback
 from .import_dialog import ArchiveWidget, set_project_archive
 from .task_dialog import CANCELLED, FAILED, SUCCEEDED
 from .layer_combos import on_layer_change
@@ -35,23 +36,17 @@ ALL_BOROUGHS = None  # the borough choice meaning an atlas of every borough
 ORGANISATION_KEY = f"{SETTINGS_GROUP}/report_organisation"
 
 
-class _Feedback(QgsProcessingFeedback):
+class _Feedback(TextFeedback):
     """Keeps the dialog alive while the report runs in the main thread: each step lets Qt handle the Cancel click.
 
     Progress set from C++ (the layout exporter) does not call a Python override,
-    so the events are handled on the progress signal.
+    so the events are handled on the progress signals.
     """
-
-    progressTextChanged = pyqtSignal(str)
 
     def __init__(self):
         super().__init__()
         self.progressChanged.connect(lambda _: QCoreApplication.processEvents())
-
-    def setProgressText(self, text):
-        super().setProgressText(text)
-        self.progressTextChanged.emit(text)
-        QCoreApplication.processEvents()
+        self.progressTextChanged.connect(lambda _: QCoreApplication.processEvents())
 
 
 class CommitteeReportDialog(QDialog):
@@ -172,10 +167,9 @@ class CommitteeReportDialog(QDialog):
 
     def _choose_defaults(self) -> None:
         """The plugin's charge points and the demo's boroughs and wards, when the project has them."""
-        project = QgsProject.instance()
         for combo, words in ((self.areas_combo, ("borough",)), (self.wards_combo, ("ward",)), (self.points_combo, ("charge point", "utilisation"))):
-            match = next((layer for layer in project.mapLayers().values()
-                          if any(word in layer.name().lower() for word in words) and _accepts(combo, layer)), None)
+            listed = (combo.layer(index) for index in range(combo.count()))  # the layers its filter lets through
+            match = next((layer for layer in listed if layer is not None and any(word in layer.name().lower() for word in words)), None)
             if match is not None:
                 combo.setLayer(match)
         self._layers_changed()
@@ -279,9 +273,9 @@ class CommitteeReportDialog(QDialog):
             self.status_label.setText(problem)
             return
         QgsSettings().setValue(ORGANISATION_KEY, self.organisation_edit.text().strip())
-        if self.parameters()["ARCHIVE"]:
-            set_project_archive(self.parameters()["ARCHIVE"])
         parameters = {key: value for key, value in self.parameters().items() if value is not None}
+        if "ARCHIVE" in parameters:
+            set_project_archive(parameters["ARCHIVE"])
         self.feedback = _Feedback()
         self.feedback.progressChanged.connect(lambda value: self.progress_bar.setValue(int(value)))
         self.feedback.progressTextChanged.connect(self.status_label.setText)
@@ -361,15 +355,3 @@ def _name_field(combo: QgsFieldComboBox, layer) -> None:
     index = layer.fields().lookupField("name") if layer is not None else -1
     if index >= 0:
         combo.setField(layer.fields().field(index).name())
-
-
-def _accepts(combo, layer) -> bool:
-    """True when ``combo`` lists ``layer`` (its filters allow it)."""
-    from qgis.core import QgsWkbTypes
-
-    geometry = getattr(layer, "geometryType", lambda: None)()
-    if combo.filters() & QgsMapLayerProxyModel.PointLayer:
-        return geometry == QgsWkbTypes.PointGeometry
-    if combo.filters() & QgsMapLayerProxyModel.PolygonLayer:
-        return geometry == QgsWkbTypes.PolygonGeometry
-    return True

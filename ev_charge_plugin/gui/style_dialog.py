@@ -121,9 +121,9 @@ class StyleByUtilisationDialog(TaskDialog):
         self._update_enabled()
 
     def _help_html(self):
-        from ..core.utilisation import metrics
+        from ..core.utilisation import definitions_html
 
-        definitions = "".join(f"<li><b>{metric.label}</b>: {metric.long}</li>" for metric in metrics().values())
+        definitions = definitions_html("label")
         return tr(
             "<h3>Style by utilisation</h3>"
             "<p>Computes each charge point's utilisation from the <b>history archive</b> for the "

@@ -49,9 +49,9 @@ class AreaSummaryAlgorithm(EvChargeAlgorithm):
         return "areas"
 
     def shortHelpString(self):
-        from ..core.utilisation import metrics
+        from ..core.utilisation import definitions_html
 
-        definitions = "".join(f"<li><b>{metric.key}</b>: {metric.long}</li>" for metric in metrics().values())
+        definitions = definitions_html()
         return self.tr(
             "Sums charge points into areas (boroughs, wards, LSOAs or your own zones): for each area the "
             "number of charge points by speed band, the sessions, energy and hours of use summed, the "

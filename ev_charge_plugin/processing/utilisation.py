@@ -47,9 +47,9 @@ class UtilisationAlgorithm(UsageAlgorithm):
 
 
     def shortHelpString(self):
-        from ..core.utilisation import metrics
+        from ..core.utilisation import definitions_html
 
-        definitions = "".join(f"<li><b>{metric.key}</b>: {metric.long}</li>" for metric in metrics().values())
+        definitions = definitions_html()
         return self.tr(
             "Computes utilisation per charge point from the history archive, for the periods that lie "
             "wholly inside <b>Period start</b> (inclusive) to <b>Period end</b> (exclusive); empty means "

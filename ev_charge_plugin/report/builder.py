@@ -175,9 +175,9 @@ class CommitteeReport:
         feedback.setProgressText(tr("Styling the charge points by {metric}").format(metric=metric.label))
         points, legend_title = self._map_points(context, feedback, folder, layers)
         sites = self._sites(folder, layers, coverage.crs(), context) if self.sites is not None else None
-        figures = _table_layer(folder / "key_figures.gpkg", tr("Key figures"), ["area", "figure", "borough", "london"],
-                               [[name, *figure] for name, row in rows.items() for figure in key_figures(row, total)])
-        layers.append(figures)
+        _write_table(folder / "key_figures.gpkg", ["area", "figure", "borough", "london"],
+                     [[name, *figure] for name, row in rows.items() for figure in key_figures(row, total)])
+        figures = self._layer(folder / "key_figures.gpkg", tr("Key figures"), layers)
         self._check_cancelled(feedback)
 
         sources = {str(feature["source"]) for feature in self.chargepoints.getFeatures()} if "source" in self.chargepoints.fields().names() else set()
@@ -461,14 +461,11 @@ def _outline(layer, colour: str, width_mm: float) -> None:
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
 
 
-def _table_layer(path: Path, title: str, columns, rows) -> QgsVectorLayer:
+def _write_table(path: Path, columns, rows) -> None:
+    """A table of text ``rows`` into a GeoPackage at ``path``, as a layer named like the file (see CommitteeReport._layer)."""
     import pandas as pd
 
     from ..qgis_io.layers import memory_layer, write_gpkg
 
     write_gpkg({path.stem: memory_layer(pd.DataFrame(rows, columns=columns, dtype="object").astype("string"), path.stem)}, path)
-    layer = QgsVectorLayer(f"{path}|layername={path.stem}", title, "ogr")
-    if not layer.isValid():
-        raise ReportError(tr("Could not open {path}.").format(path=path))
-    return layer
 

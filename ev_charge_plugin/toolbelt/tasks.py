@@ -13,7 +13,7 @@ from qgis.core import (
 )
 
 
-class _Feedback(QgsProcessingFeedback):
+class TextFeedback(QgsProcessingFeedback):
     """QgsProcessingFeedback has no signal for its progress text; add one."""
 
     progressTextChanged = pyqtSignal(str)
@@ -38,7 +38,7 @@ class AlgorithmRun(QObject):
             raise KeyError(f"Processing algorithm {algorithm_id} is not registered")
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
-        self.feedback = _Feedback()
+        self.feedback = TextFeedback()
         self.feedback.progressChanged.connect(self.progressChanged)
         self.feedback.progressTextChanged.connect(self.messageChanged)
         self.task = QgsProcessingAlgRunnerTask(algorithm, parameters, self.context, self.feedback)

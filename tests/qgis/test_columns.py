@@ -26,6 +26,15 @@ ROWS = [("a", 1.5, QDateTime(2024, 7, 1, 0, 0, 0), "POINT(-0.1 51.5)"),
         ("c", 3.0, QDateTime(2024, 10, 1, 0, 0, 0), "POINT(-0.2 51.45)")]
 
 
+def _saved(layer, path, driver: str, layer_name: str = "") -> str:
+    """``layer`` written by QGIS into a new file at ``path`` with the OGR ``driver``; the path."""
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = driver
+    options.layerName = layer_name
+    assert QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(path), QgsProject.instance().transformContext(), options)[0] == 0
+    return str(path)
+
+
 def _layer(kind="Point"):
     layer = QgsVectorLayer(f"{kind}?crs=EPSG:4326&field=name:string&field=n:double&field=t:datetime", "points", "memory")
     features = []
@@ -82,10 +91,7 @@ def test_memory_layer_in_wgs84_with_nulls_strings_and_date_times(qgis_app, kind)
 
 
 def test_geopackage_layer(qgis_app, tmp_path):
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    path = str(tmp_path / "points.gpkg")
-    assert QgsVectorFileWriter.writeAsVectorFormatV3(_layer(), path, QgsProject.instance().transformContext(), options)[0] == 0
+    path = _saved(_layer(), tmp_path / "points.gpkg", "GPKG")
     layer = QgsVectorLayer(path, "points", "ogr")
     assert layer.isValid()
     frame, ids = _read(layer)
@@ -129,11 +135,7 @@ def _geopackage(tmp_path, crs):
             feature.setGeometry(geometry)
         features.append(feature)
     layer.dataProvider().addFeatures(features)
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.layerName = "charge_points"
-    path = str(tmp_path / f"points_{crs.replace(':', '_')}.gpkg")
-    assert QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, QgsProject.instance().transformContext(), options)[0] == 0
+    path = _saved(layer, tmp_path / f"points_{crs.replace(':', '_')}.gpkg", "GPKG", "charge_points")
     written = QgsVectorLayer(f"{path}|layername=charge_points", "points", "ogr")
     assert written.isValid()
     assert written.dataProvider().deleteFeatures([2, 3, 10])  # so that fids are not row numbers
@@ -177,10 +179,7 @@ def test_file_layer_read_from_its_file_as_through_qgis(qgis_app, tmp_path, crs):
 def test_shapefile_layer_read_from_its_file_as_through_qgis(qgis_app, tmp_path):
     from ev_charge_plugin.qgis_io.columns import read_columns
 
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "ESRI Shapefile"
-    path = str(tmp_path / "points.shp")
-    assert QgsVectorFileWriter.writeAsVectorFormatV3(_layer(), path, QgsProject.instance().transformContext(), options)[0] == 0
+    path = _saved(_layer(), tmp_path / "points.shp", "ESRI Shapefile")
     layer = QgsVectorLayer(path, "points", "ogr")
     frames = [read_columns(source, ["name", "n"], QgsCoordinateReferenceSystem(BNG), QgsProject.instance().transformContext(), with_ids=True)
               for source in (layer, QgsProcessingFeatureSource(layer, QgsProcessingContext()))]
